@@ -1,0 +1,1 @@
+"""CDS Hooks 2.0 service for restless legs syndrome treatment."""

@@ -1,0 +1,32 @@
+"""Card and suggestion uuids that carry their rule id, so feedback can be traced without a lookup table.
+
+A card uuid is a random version-4 uuid whose first 8 hex digits are replaced by the first 8 hex
+digits of sha256(rule id). The rule of a card is recovered by matching that prefix against the
+known rule ids; no patient data and no issued-card log is needed on the hook path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+
+
+def rule_prefix(rule_id: str) -> str:
+    """The 8 hex digits that mark a card of ``rule_id``."""
+    return hashlib.sha256(rule_id.encode("utf-8")).hexdigest()[:8]
+
+
+def new_card_uuid(rule_id: str) -> str:
+    """A fresh version-4 uuid whose first group names ``rule_id``."""
+    random_part = str(uuid.uuid4())
+    return rule_prefix(rule_id) + random_part[8:]
+
+
+def rule_of_card_uuid(card_uuid: str, rule_ids: Iterable[str]) -> str | None:
+    """The rule id encoded in ``card_uuid``, or None when it matches none of ``rule_ids``."""
+    prefix = card_uuid[:8].lower()
+    for rule_id in rule_ids:
+        if rule_prefix(rule_id) == prefix:
+            return rule_id
+    return None
