@@ -1,0 +1,201 @@
+"""Verification of the JWT a CDS client sends in ``Authorization: Bearer`` (CDS Hooks 2.0)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jwt
+import requests
+
+from .config import DEFAULT_ALGORITHMS, TrustedIssuer, check_algorithms
+from .errors import AuthError, AuthUnavailable
+from .jwks import IssuerKeys
+from .replay import MemoryReplayCache, ReplayCache
+
+log = logging.getLogger("cds_service.auth")
+
+MAX_TOKEN_CHARS = 8192
+MAX_JTI_CHARS = 512
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# Signature only: time, audience and issuer are checked below with our own clock.
+_DECODE_OPTIONS: dict[str, Any] = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+}
+
+
+class ClientAuthenticator:
+    """Verifies client JWTs against allowlisted issuers (Flask-agnostic, thread-safe).
+
+    ``replay_cache`` defaults to an in-process ``MemoryReplayCache``; use a
+    ``RedisReplayCache`` when several replicas serve the same clients.
+    """
+
+    def __init__(
+        self,
+        issuers: Mapping[str, TrustedIssuer],
+        *,
+        algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+        leeway: float = 30,
+        replay_cache: ReplayCache | None = None,
+        session: requests.Session | None = None,
+        jwks_timeout: float = 2.0,
+        clock: Callable[[], float] = time.time,
+        jwks_min_refetch_interval: float = 30.0,
+        jwks_cache_ttl: float = 3600.0,
+    ) -> None:
+        algorithms = tuple(algorithms)
+        check_algorithms(algorithms)
+        if not 0 <= leeway <= 300:
+            raise ValueError("JWT leeway must be between 0 and 300 seconds")
+        self._algorithms = frozenset(algorithms)
+        self._leeway = float(leeway)
+        self._clock = clock
+        self._replay: ReplayCache = (
+            MemoryReplayCache(clock=clock) if replay_cache is None else replay_cache
+        )
+        session = session or requests.Session()
+        self._issuers: dict[str, IssuerKeys] = {}
+        for iss, issuer in issuers.items():
+            if iss != issuer.iss:
+                raise ValueError(f"trusted issuers: key {iss!r} differs from iss {issuer.iss!r}")
+            self._issuers[iss] = IssuerKeys(
+                issuer,
+                session=session,
+                timeout=jwks_timeout,
+                min_interval=jwks_min_refetch_interval,
+                ttl=jwks_cache_ttl,
+                clock=clock,
+            )
+
+    def authenticate(self, authorization_header: str | None, audience_url: str) -> dict[str, Any]:
+        """Return the verified claims, or raise ``AuthError`` (logged at INFO, reason only).
+
+        ``audience_url`` is the public URL of the endpoint being called; the token's ``aud``
+        must contain it exactly.
+        """
+        if not isinstance(audience_url, str) or not audience_url:
+            raise ValueError("audience_url must be the absolute URL of the called endpoint")
+        issuer: list[str] = []
+        try:
+            return self._authenticate(authorization_header, audience_url, issuer)
+        except AuthError as exc:
+            if issuer:
+                log.info("client JWT rejected: %s (issuer %s)", exc.reason, issuer[0])
+            else:
+                log.info("client JWT rejected: %s", exc.reason)
+            raise
+
+    def _authenticate(
+        self, authorization_header: str | None, audience_url: str, issuer_out: list[str]
+    ) -> dict[str, Any]:
+        token = _bearer_token(authorization_header)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("malformed_header") from None
+        alg = header.get("alg")
+        if not isinstance(alg, str) or not alg:
+            raise AuthError("missing_alg")
+        if alg.lower() == "none" or alg.upper().startswith("HS"):
+            raise AuthError("forbidden_alg")
+        if alg not in self._algorithms:
+            raise AuthError("alg_not_allowed")
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.upper() != "JWT":
+            raise AuthError("bad_typ")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("missing_kid")
+        if "crit" in header:  # PyJWT already rejects unknown ones; we understand none
+            raise AuthError("unsupported_crit")
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise AuthError("malformed_payload") from None
+        iss = unverified.get("iss")
+        if not isinstance(iss, str) or not iss:
+            raise AuthError("missing_iss")
+        keys = self._issuers.get(iss)
+        if keys is None:
+            raise AuthError("untrusted_iss")
+        issuer_out.append(iss)
+        jwks_url = keys.issuer.jwks_url
+        if "jku" in header and (jwks_url is None or header["jku"] != jwks_url):
+            raise AuthError("jku_not_allowed")  # never fetched
+        key = keys.get(kid)
+        if not key.allows(alg):
+            raise AuthError("key_alg_mismatch")
+        try:
+            claims = jwt.decode(token, key.key, algorithms=[alg], options=_DECODE_OPTIONS)
+        except jwt.InvalidSignatureError:
+            raise AuthError("bad_signature") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise AuthError("invalid_token") from None
+        exp = self._check_claims(claims, audience_url, keys.issuer)
+        digest = hashlib.sha256(f"{iss}\x00{claims['jti']}".encode()).hexdigest()
+        try:
+            first_use = self._replay.check_and_store(digest, exp + self._leeway)
+        except Exception as exc:  # any cache backend failure: fail closed
+            log.warning("replay cache unavailable: %s", type(exc).__name__)
+            raise AuthUnavailable("replay_cache_unavailable") from None
+        if not first_use:
+            raise AuthError("replayed_jti")
+        return claims
+
+    def _check_claims(
+        self, claims: dict[str, Any], audience_url: str, issuer: TrustedIssuer
+    ) -> float:
+        """Validate time, audience, jti and tenant claims; return ``exp``."""
+        now, leeway = self._clock(), self._leeway
+        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+        if not _is_time(exp):
+            raise AuthError("missing_exp" if exp is None else "bad_exp")
+        if now > exp + leeway:
+            raise AuthError("expired")
+        if not _is_time(iat):
+            raise AuthError("missing_iat" if iat is None else "bad_iat")
+        if iat > now + leeway:
+            raise AuthError("iat_in_future")
+        if nbf is not None and (not _is_time(nbf) or nbf > now + leeway):
+            raise AuthError("not_yet_valid")
+        aud = claims.get("aud")
+        auds = [aud] if isinstance(aud, str) else aud
+        if not isinstance(auds, list) or not auds or not all(isinstance(a, str) for a in auds):
+            raise AuthError("missing_aud")
+        if audience_url not in auds:
+            raise AuthError("wrong_aud")
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS:
+            raise AuthError("missing_jti")
+        if issuer.tenants is not None and claims.get("tenant") not in issuer.tenants:
+            raise AuthError("tenant_not_allowed")
+        return float(exp)
+
+
+def _bearer_token(authorization_header: str | None) -> str:
+    if not authorization_header or not authorization_header.strip():
+        raise AuthError("missing_authorization")
+    scheme, _, token = authorization_header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthError("not_bearer")
+    token = token.strip()
+    if len(token) > MAX_TOKEN_CHARS:
+        raise AuthError("token_too_large")
+    if not _COMPACT_JWS.fullmatch(token):
+        raise AuthError("malformed_token")
+    return token
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
