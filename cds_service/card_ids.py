@@ -1,4 +1,4 @@
-"""Card and suggestion uuids that carry their rule id, so feedback can be traced without a lookup table.
+"""Card uuids that carry their rule id, so feedback can be traced without a lookup table.
 
 A card uuid is a random version-4 uuid whose first 8 hex digits are replaced by the first 8 hex
 digits of sha256(rule id). The rule of a card is recovered by matching that prefix against the

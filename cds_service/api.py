@@ -1,0 +1,64 @@
+"""The one blueprint: discovery and service calls, JSON in and out, errors as OperationOutcome."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+
+from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
+from cds_service.hook_call import call_service
+
+api = Blueprint("cds", __name__)
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload, separators=(",", ":")), status, mimetype="application/json")
+
+
+def _runtime() -> Any:
+    return current_app.extensions["rls_cds"]
+
+
+@api.get("/cds-services")
+def discovery() -> Response:
+    services = _runtime().services
+    return json_response({"services": [s.definition for s in services.values()]})
+
+
+def read_json_body() -> Any:
+    """The parsed JSON body; 415 for another media type, 400 for malformed JSON."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json, not {mimetype or 'missing'}"
+        )
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not UTF-8 encoded") from None
+    except (ValueError, RecursionError) as exc:
+        detail = (
+            f" ({exc.msg} at line {exc.lineno} column {exc.colno})" if hasattr(exc, "msg") else ""
+        )
+        raise BadRequest(f"The request body is not valid JSON{detail}") from None
+
+
+@api.post("/cds-services/<service_id>")
+def service_call(service_id: str) -> Response:
+    runtime = _runtime()
+    service = runtime.services.get(service_id)
+    if service is None:
+        raise NotFound(f"No CDS service with id {service_id!r}; see GET /cds-services")
+    body = read_json_body()
+    g.cds_log = {"service": service_id, "hook": service.hook}
+    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
+        g.cds_log["hookInstance"] = body["hookInstance"][:64]
+    outcome = call_service(
+        runtime.knowledge, runtime.settings, service, body, runtime.fetch_missing
+    )
+    g.cds_log["rules"] = list(outcome.rule_ids)
+    runtime.after_cards(outcome.rule_ids)
+    return json_response(outcome.response)

@@ -1,0 +1,80 @@
+"""The application factory: settings, knowledge, services, the blueprint and JSON errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from cds_service.api import api, json_response
+from cds_service.config import Settings, load_settings
+from cds_service.errors import CdsError
+from cds_service.hook_call import FetchMissing
+from cds_service.knowledge import Knowledge, load_knowledge
+from cds_service.registry import Service, load_services
+
+log = logging.getLogger("cds_service")
+
+HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+@dataclass
+class Runtime:
+    """What every request needs, built once: the app's single extension object."""
+
+    settings: Settings
+    knowledge: Knowledge
+    services: dict[str, Service]
+    fetch_missing: FetchMissing | None = None
+    after_cards: Callable[[Iterable[str]], None] = field(default=lambda rule_ids: None)
+
+
+def _outcome(status: int, code: str, message: str) -> Response:
+    issue = {"severity": "error", "code": code, "diagnostics": message}
+    return json_response({"resourceType": "OperationOutcome", "issue": [issue]}, status)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CdsError)
+    def cds_error(exc: CdsError) -> Response:
+        return json_response(exc.body(), exc.status)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if status == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            message = f"The request body is larger than the limit of {limit} bytes"
+        elif status == 405:
+            message = f"Method {request.method} is not allowed on {request.path}"
+        elif status == 404:
+            message = f"No such endpoint: {request.path}; CDS services are listed at /cds-services"
+        else:
+            message = exc.description or exc.name
+        response = _outcome(status, HTTP_CODES.get(status, "processing"), message)
+        if status == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        # Never a stack trace to the client; the log gets the type only (no patient data).
+        log.error("unexpected error %s while handling %s", type(exc).__name__, request.path)
+        return _outcome(500, "exception", "Internal error; the request was not processed")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the WSGI app. ``config`` overrides settings (Settings field names), e.g. for tests."""
+    settings = load_settings(overrides=config)
+    runtime = Runtime(settings, load_knowledge(), load_services(settings.hooks_dir))
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["rls_cds"] = runtime
+    app.register_blueprint(api)
+    _register_errors(app)
+    return app

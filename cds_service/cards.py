@@ -1,0 +1,117 @@
+"""Findings to CDS Hooks 2.0 cards: text from the knowledge file, the patient's own values."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from cds_service.card_ids import new_card_uuid
+from cds_service.engine.findings import Finding
+from cds_service.engine.format import lab_value
+from cds_service.knowledge import Knowledge
+from cds_service.suggestions import suggestions_for
+
+SUMMARY_LIMIT = 139
+ANALYTE_NAMES = {
+    "ferritin": "Ferritin",
+    "tsat": "Transferrin saturation",
+    "hemoglobin": "Hemoglobin",
+}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    return template.format_map(_Blank(values))
+
+
+def summary(knowledge: Knowledge, finding: Finding) -> str:
+    text = _fill(knowledge.rules[finding.rule_id]["summary"], finding.values)
+    text = text[0].upper() + text[1:]
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+
+
+def _patient_lines(finding: Finding) -> list[str]:
+    lines = []
+    for lab in finding.labs:
+        sent = (
+            f"; sent as {lab.as_sent}"
+            if lab.as_sent and not lab.as_sent.startswith("computed")
+            else f"; {lab.as_sent}"
+            if lab.as_sent
+            else ""
+        )
+        lines.append(
+            f"- {ANALYTE_NAMES.get(lab.analyte, lab.analyte)}: **{lab_value(lab)}** "
+            f"on {lab.effective.date().isoformat()} ({lab.status}{sent})"
+        )
+    for order, name in zip(finding.orders, finding.order_names, strict=False):
+        shown = order.concept.text.split(" | ")[0] or name
+        lines.append(f"- Order: {shown} ({order.status})")
+    return lines
+
+
+def detail(knowledge: Knowledge, finding: Finding) -> str:
+    """Markdown: what to do, this patient's values, notes, strength and certainty, citation."""
+    rule = knowledge.rules[finding.rule_id]
+    rec = rule["recommendation"]
+    parts = [rule["detail"]]
+    lines = _patient_lines(finding)
+    if lines:
+        parts.append("**This patient**\n\n" + "\n".join(lines))
+    parts += [_fill(knowledge.notes[n.key], n.values) for n in finding.notes]
+    parts.append(
+        f"**Recommendation:** {rec['statement']} "
+        f"(direction: {rec['direction']}; strength: {rec['strength']}; "
+        f"certainty: {rec['certainty']})"
+    )
+    cited = [knowledge.citations[c] for c in rule["citations"]]
+    parts.append("**Source:** " + " ".join(f"{c['text']} <{c['url']}>" for c in cited))
+    return "\n\n".join(parts)
+
+
+def render_card(
+    knowledge: Knowledge,
+    finding: Finding,
+    patient_id: str,
+    new_uuid: Callable[[], str] | None = None,
+) -> dict[str, Any]:
+    """One card. ``new_uuid`` makes suggestion uuids (injected for reproducible tests)."""
+    make_uuid = new_uuid or (lambda: str(uuid.uuid4()))
+    recs = knowledge.raw["recommendations"]
+    rule = knowledge.rules[finding.rule_id]
+    citation = knowledge.citations[rule["citations"][0]]
+    card: dict[str, Any] = {
+        "uuid": new_card_uuid(finding.rule_id),
+        "summary": summary(knowledge, finding),
+        "indicator": finding.indicator,
+        "detail": detail(knowledge, finding),
+        "source": {
+            "label": recs["source_label"],
+            "url": citation["url"],
+            "topic": {
+                "system": recs["topic_system"],
+                "code": finding.rule_id,
+                "display": rule["title"],
+            },
+        },
+    }
+    suggestions = suggestions_for(knowledge, finding, patient_id, make_uuid)
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = "at-most-one"
+    reasons = rule.get("override_reasons", [])
+    if reasons:
+        card["overrideReasons"] = [
+            {
+                "system": recs["override_reason_system"],
+                "code": code,
+                "display": recs["override_reasons"][code],
+            }
+            for code in reasons
+        ]
+    return card

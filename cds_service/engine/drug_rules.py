@@ -1,0 +1,128 @@
+"""The medication rules: agents the guideline advises against, and what to use instead."""
+
+from __future__ import annotations
+
+from cds_service.engine.findings import Finding, Note
+from cds_service.engine.medications import ClassifiedMedication
+from cds_service.engine.situation import Situation
+
+AGAINST = (
+    ("dopamine-agonist", "dopamine-agonist-against"),
+    ("levodopa", "levodopa-against"),
+    ("cabergoline", "cabergoline-strong-against"),
+    ("ketamine", "ketamine-not-recommended"),
+)
+
+
+def _finding(
+    s: Situation, rule_id: str, meds: tuple[ClassifiedMedication, ...], indicator: str | None = None
+) -> Finding | None:
+    """One card for every order of ``meds`` not stated to be for another condition.
+
+    When none of them states a reason and the problem list holds a condition the drug also
+    treats, the card is downgraded to info and says why (decision 2).
+    """
+    meds = tuple(m for m in meds if s.intent(m) != "other")
+    if not meds:
+        return None
+    names = tuple(dict.fromkeys(m.name for m in meds))
+    indicator = indicator or s.knowledge.rules[rule_id]["indicator"]
+    notes: tuple[Note, ...] = ()
+    competing = [s.competing(m) for m in meds]
+    if all(competing):
+        indicator = "info"
+        notes = (Note("competing-indication", {"condition": str(competing[0])}),)
+    return Finding(
+        rule_id,
+        indicator,
+        tuple(m.fact for m in meds),
+        names,
+        values={"orders": ", ".join(names)},
+        notes=notes,
+        drafted_classes=frozenset(m.drug_class for m in s.all_drafts),
+    )
+
+
+def against_findings(s: Situation) -> list[Finding]:
+    """Drafted dopamine agonists, levodopa, cabergoline, ketamine; then not-recommended agents."""
+    if not s.order_hook:
+        return []
+    found = [_finding(s, rule_id, s.drafted(drug_class)) for drug_class, rule_id in AGAINST]
+    # Decision 7: only for RLS or with no stated reason; no downgrade logic applies.
+    agents = tuple(m for m in s.drafted("not-recommended") if s.intent(m) in ("rls", "unstated"))
+    if agents:
+        names = tuple(dict.fromkeys(m.name for m in agents))
+        found.append(
+            Finding(
+                "not-recommended-agent",
+                "info",
+                tuple(m.fact for m in agents),
+                names,
+                values={"orders": ", ".join(names)},
+            )
+        )
+    return [f for f in found if f is not None]
+
+
+def augmentation_finding(s: Situation) -> list[Finding]:
+    """patient-view: an active dopamine agonist or levodopa for RLS -> screen for augmentation."""
+    if s.hook != "patient-view":
+        return []
+    meds = tuple(m for m in s.active if m.drug_class in ("dopamine-agonist", "levodopa"))
+    finding = _finding(s, "augmentation-risk-active-da", meds)
+    return [finding] if finding else []
+
+
+def alpha2delta_finding(
+    s: Situation, others: list[Finding], iron_not_qualifying: bool
+) -> list[Finding]:
+    """First-line alpha-2-delta card: with an agonist or levodopa warning, after non-qualifying
+    iron studies at patient-view, or with an opioid when none was ever tried."""
+    if not s.adult or s.pregnant or s.on_alpha2delta():
+        return []
+    about: tuple[ClassifiedMedication, ...] = ()
+    fired = {f.rule_id for f in others}
+    if fired & {"dopamine-agonist-against", "levodopa-against"}:
+        about = tuple(m for m in s.drafts if m.drug_class in ("dopamine-agonist", "levodopa"))
+    elif s.hook == "patient-view" and iron_not_qualifying and not s.esrd:
+        about = ()
+    else:
+        opioids = tuple(m for m in s.drafted("opioid") if s.intent(m) != "other")
+        tried = any(m.drug_class == "alpha2delta" for m in s.history)
+        if not opioids or tried:
+            return []
+        about = opioids
+    notes = (Note("esrd-renal-dosing"),) if s.esrd else ()
+    names = tuple(dict.fromkeys(m.name for m in about))
+    return [
+        Finding(
+            "alpha2delta-first-line",
+            "info",
+            tuple(m.fact for m in about),
+            names,
+            values={"orders": ", ".join(names)},
+            notes=notes,
+        )
+    ]
+
+
+def opioid_finding(s: Situation) -> list[Finding]:
+    """A low-dose opioid drafted while an alpha-2-delta ligand is active: refractory option."""
+    if not s.order_hook:
+        return []
+    on_a2d = any(m.drug_class == "alpha2delta" for m in s.active)
+    opioids = tuple(
+        m for m in s.drafted("opioid") if m.ingredient.refractory_option and s.intent(m) != "other"
+    )
+    if not (on_a2d and opioids):
+        return []
+    names = tuple(dict.fromkeys(m.name for m in opioids))
+    return [
+        Finding(
+            "opioid-refractory-option",
+            "info",
+            tuple(m.fact for m in opioids),
+            names,
+            values={"orders": ", ".join(names)},
+        )
+    ]

@@ -1,0 +1,56 @@
+"""The one entry point of the guideline core: facts + knowledge + now -> findings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cds_service.engine.drug_rules import (
+    against_findings,
+    alpha2delta_finding,
+    augmentation_finding,
+    opioid_finding,
+)
+from cds_service.engine.facts import HookInput, PatientRecord
+from cds_service.engine.findings import Finding, Note
+from cds_service.engine.iron import Decision
+from cds_service.engine.iron_rules import decide, iron_findings, iron_sucrose_finding
+from cds_service.engine.situation import Situation, situation
+from cds_service.knowledge import Knowledge
+
+
+def has_rls(s: Situation) -> bool:
+    """The RLS gate: an active RLS condition, or an order whose stated reason is RLS."""
+    if s.has("rls"):
+        return True
+    return any(s.intent(m) == "rls" for m in s.all_drafts + s.active)
+
+
+def rls_relevant_draft(s: Situation) -> bool:
+    """Order hooks act only when a drug relevant to RLS is among the orders being judged."""
+    return any(s.knowledge.classes[m.drug_class].get("rls_relevant") for m in s.drafts)
+
+
+def evaluate(
+    knowledge: Knowledge, record: PatientRecord, hook: HookInput, *, freshness_days: float
+) -> list[Finding]:
+    """Every finding for this patient and hook, one per rule, in a stable order."""
+    s = situation(knowledge, record, hook, freshness_days)
+    if not has_rls(s) or (s.order_hook and not rls_relevant_draft(s)):
+        return []
+    findings = iron_findings(s) + iron_sucrose_finding(s)
+    findings += against_findings(s) + augmentation_finding(s) + opioid_finding(s)
+    not_qualifying = s.recent_infusion is None and decide(s)[0] is Decision.NOT_QUALIFIES
+    findings += alpha2delta_finding(s, findings, not_qualifying)
+    return [_with_common_notes(s, f) for f in findings]
+
+
+def _with_common_notes(s: Situation, finding: Finding) -> Finding:
+    notes = list(finding.notes)
+    if not s.age_known:
+        notes.append(Note("age-unknown"))
+    unusable = [f"{u.ref} ({u.reason})" for u in s.iron.unusable]
+    if unusable and finding.rule_id.startswith(("iron", "iv-iron", "oral-iron")):
+        notes.append(Note("unusable-labs", {"unusable": "; ".join(unusable)}))
+    if s.record.skipped:
+        notes.append(Note("skipped-resources", {"skipped": "; ".join(s.record.skipped)}))
+    return replace(finding, notes=tuple(notes))

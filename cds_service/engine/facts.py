@@ -1,0 +1,93 @@
+"""Small frozen facts that the FHIR layer extracts and the guideline core reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+Coding = tuple[str, str]  # (system, code), system already normalised
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A coded concept as sent: its codings and any human-readable text."""
+
+    codings: tuple[Coding, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class PatientFact:
+    birth_date: date | None
+    gender: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionFact:
+    ref: str  # "Condition/123"
+    concept: Concept
+    active: bool  # clinical status active/recurrence/relapse and not refuted/entered-in-error
+
+
+@dataclass(frozen=True)
+class LabFact:
+    """One usable lab result, value converted to the analyte's canonical unit."""
+
+    ref: str
+    analyte: str  # ferritin | tsat | iron | tibc | uibc | hemoglobin
+    value: float
+    unit: str  # canonical unit
+    comparator: str  # "" or one of < <= > >=
+    effective: datetime
+    status: str
+    as_sent: str  # value and unit as the EHR sent them, for the card detail
+
+
+@dataclass(frozen=True)
+class UnusableLab:
+    """A lab result of a known analyte that could not be used, and why."""
+
+    ref: str
+    analyte: str
+    reason: str
+    effective: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MedicationFact:
+    """A MedicationRequest or MedicationAdministration, with its medication resolved."""
+
+    ref: str  # "MedicationRequest/abc"
+    kind: str  # request | administration
+    status: str
+    concept: Concept  # the medication's codings and names
+    when: datetime | None = None  # authoredOn or effective time
+    reasons: tuple[Concept, ...] = ()  # resolved reasonCode / reasonReference
+    reason_stated: bool = False  # any reasonCode or reasonReference present
+    route_text: str = ""
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """Everything the rules read about one patient, from prefetch or the FHIR server."""
+
+    patient_id: str
+    patient: PatientFact | None
+    conditions: tuple[ConditionFact, ...] = ()
+    labs: tuple[LabFact, ...] = ()
+    unusable_labs: tuple[UnusableLab, ...] = ()
+    medications: tuple[MedicationFact, ...] = ()  # active, on-hold, completed, stopped requests
+    administrations: tuple[MedicationFact, ...] = ()
+    skipped: tuple[str, ...] = ()  # "Observation/x: reason" for invalid resources we skipped
+
+
+@dataclass(frozen=True)
+class HookInput:
+    """What the hook asks about: which hook, the drafted orders, and the clock."""
+
+    hook: str
+    now: datetime
+    drafts: tuple[MedicationFact, ...] = field(default_factory=tuple)  # the orders to judge
+    other_drafts: tuple[MedicationFact, ...] = field(
+        default_factory=tuple
+    )  # unsigned, not selected

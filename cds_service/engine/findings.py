@@ -1,0 +1,29 @@
+"""What the guideline core concludes: one Finding per rule that applies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cds_service.engine.facts import LabFact, MedicationFact
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note whose text lives in the knowledge file, with the values to fill in."""
+
+    key: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that applies to this patient now, with the evidence a card must show."""
+
+    rule_id: str
+    indicator: str
+    orders: tuple[MedicationFact, ...] = ()  # the drafted or active orders it concerns
+    order_names: tuple[str, ...] = ()  # ingredient names of those orders, for the summary
+    labs: tuple[LabFact, ...] = ()  # the patient's values that triggered it
+    values: dict[str, str] = field(default_factory=dict)  # summary template values
+    notes: tuple[Note, ...] = ()
+    drafted_classes: frozenset[str] = frozenset()  # so suggestions can skip what is drafted

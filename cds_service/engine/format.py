@@ -1,0 +1,24 @@
+"""Plain-text rendering of lab values for summaries and details."""
+
+from __future__ import annotations
+
+from cds_service.engine.facts import LabFact
+
+NAMES = {"ferritin": "ferritin", "tsat": "TSAT", "hemoglobin": "hemoglobin"}
+
+
+def number(value: float) -> str:
+    """42.0 -> '42', 15.234 -> '15.2'."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def lab_value(fact: LabFact) -> str:
+    """'<10 ng/mL', '15.2%'."""
+    unit = fact.unit if fact.unit == "%" else f" {fact.unit}"
+    return f"{fact.comparator}{number(fact.value)}{unit}"
+
+
+def lab_phrase(fact: LabFact) -> str:
+    """'ferritin 42 ng/mL' for summaries."""
+    return f"{NAMES.get(fact.analyte, fact.analyte)} {lab_value(fact)}"

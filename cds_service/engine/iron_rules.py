@@ -1,0 +1,162 @@
+"""The iron rules: indicated, not indicated, studies needed, and the special populations."""
+
+from __future__ import annotations
+
+from cds_service.engine.findings import Finding, Note
+from cds_service.engine.format import lab_phrase
+from cds_service.engine.iron import Decision, below, combine_all, combine_any
+from cds_service.engine.situation import Situation
+
+QUALIFYING_RULE = {
+    "child": "oral-iron-pediatric",
+    "esrd": "iron-sucrose-esrd",
+    "pregnant": "iron-deficiency-pregnancy",
+    "adult": "iv-iron-indicated",
+}
+
+
+def population(s: Situation) -> str:
+    """Which iron rule set applies: child, then ESRD, then pregnancy, then adult."""
+    if not s.adult:
+        return "child"
+    if s.esrd:
+        return "esrd"
+    return "pregnant" if s.pregnant else "adult"
+
+
+def decide(s: Situation) -> tuple[Decision, tuple[Note, ...]]:
+    """The iron decision for this population, with the notes that explain a 'not indicated'."""
+    k, ferritin, tsat = s.knowledge, s.iron.ferritin, s.iron.tsat
+    group = population(s)
+    if group == "child":
+        return combine_any(below(ferritin, k.param("ferritin_pediatric_below"), False)), ()
+    if group == "esrd":
+        return combine_all(
+            below(ferritin, k.param("ferritin_esrd_below"), False),
+            below(tsat, k.param("tsat_iron_below"), False),
+        ), ()
+    ferritin_low = below(ferritin, k.param("ferritin_iron_max"), True)
+    tsat_low = below(tsat, k.param("tsat_iron_below"), False)
+    decision = combine_any(ferritin_low, tsat_low)
+    if decision is Decision.QUALIFIES and below(tsat, k.param("tsat_safety_cap"), False) is False:
+        return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
+    if (
+        decision is Decision.NOT_QUALIFIES
+        and below(ferritin, k.param("ferritin_iv_only_max"), True) is True
+    ):
+        return decision, (Note("ferritin-iv-band"),)
+    return decision, ()
+
+
+def _used_labs(s: Situation):
+    return tuple(f for f in (s.iron.ferritin, s.iron.tsat) if f is not None)
+
+
+def iron_findings(s: Situation) -> list[Finding]:
+    """At most one iron card: recent infusion, qualifying, studies needed, or not indicated."""
+    iron_drafts = tuple(m for m in s.drafts if s.knowledge.classes[m.drug_class].get("iron"))
+    drafted = frozenset(m.drug_class for m in s.all_drafts)
+    orders = tuple(m.fact for m in iron_drafts)
+    names = tuple(m.name for m in iron_drafts)
+    if s.recent_infusion is not None:
+        when = s.recent_infusion.when
+        notes = ()
+        hb = s.iron.hemoglobin
+        if hb and below(hb, s.knowledge.param("hemoglobin_nonresponder_below"), False):
+            notes = (Note("recent-infusion-labs", {"hemoglobin": lab_phrase(hb)}),)
+        return [
+            Finding(
+                "iv-iron-recent-infusion",
+                "info",
+                orders,
+                names,
+                _used_labs(s) + ((hb,) if hb else ()),
+                {"infusion_date": when.date().isoformat() if when else "recently"},
+                notes,
+                drafted,
+            )
+        ]
+    decision, notes = decide(s)
+    if decision is Decision.QUALIFIES:
+        k = s.knowledge
+        group = population(s)
+        trigger = [
+            lab_phrase(f)
+            for f, limit, incl in (
+                (
+                    s.iron.ferritin,
+                    _ferritin_limit(s, group),
+                    group == "adult" or group == "pregnant",
+                ),
+                (s.iron.tsat, k.param("tsat_iron_below"), False),
+            )
+            if f is not None and limit is not None and below(f, limit, incl)
+        ]
+        return [
+            Finding(
+                QUALIFYING_RULE[group],
+                "info",
+                orders,
+                names,
+                _used_labs(s),
+                {"trigger": ", ".join(trigger)},
+                (),
+                drafted,
+            )
+        ]
+    if decision is Decision.UNKNOWN:
+        indicator = "warning" if iron_drafts else "info"
+        return [
+            Finding(
+                "iron-studies-needed",
+                indicator,
+                orders,
+                names,
+                _used_labs(s),
+                {"missing": "; ".join(s.iron.missing()) or "results could not be used"},
+                (),
+                drafted,
+            )
+        ]
+    if iron_drafts and s.order_hook:
+        trigger = ", ".join(lab_phrase(f) for f in _used_labs(s))
+        return [
+            Finding(
+                "iv-iron-not-indicated",
+                "info",
+                orders,
+                names,
+                _used_labs(s),
+                {"trigger": trigger, "orders": ", ".join(names)},
+                notes,
+                drafted,
+            )
+        ]
+    return []
+
+
+def _ferritin_limit(s: Situation, group: str) -> float | None:
+    k = s.knowledge
+    return {
+        "child": k.param("ferritin_pediatric_below"),
+        "esrd": k.param("ferritin_esrd_below"),
+    }.get(group, k.param("ferritin_iron_max"))
+
+
+def iron_sucrose_finding(s: Situation) -> list[Finding]:
+    """Iron sucrose drafted for a non-ESRD adult: ferric carboxymaltose has the evidence."""
+    if not s.order_hook or not s.adult or s.esrd:
+        return []
+    sucrose = tuple(m for m in s.drafts if m.ingredient.id == "iron-sucrose")
+    if not sucrose:
+        return []
+    names = tuple(m.name for m in sucrose)
+    return [
+        Finding(
+            "iron-sucrose-not-preferred",
+            "info",
+            tuple(m.fact for m in sucrose),
+            names,
+            values={"orders": ", ".join(names)},
+        )
+    ]

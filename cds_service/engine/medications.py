@@ -1,0 +1,48 @@
+"""Which ingredient (and so which drug class) a medication is: by RxNorm code, then by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cds_service.engine.facts import Concept, MedicationFact
+from cds_service.knowledge import Ingredient, Knowledge
+
+
+def ingredient_of(knowledge: Knowledge, concept: Concept) -> Ingredient | None:
+    """The first ingredient whose codes or names match; codes win over names."""
+    rxcuis = {code for system, code in concept.codings if system == "rxnorm"}
+    if rxcuis:
+        for ingredient in knowledge.ingredients:
+            if ingredient.codes & rxcuis:
+                return ingredient
+    if concept.text:
+        for ingredient in knowledge.ingredients:
+            if ingredient.pattern.search(concept.text):
+                return ingredient
+    return None
+
+
+@dataclass(frozen=True)
+class ClassifiedMedication:
+    fact: MedicationFact
+    ingredient: Ingredient
+
+    @property
+    def drug_class(self) -> str:
+        return self.ingredient.drug_class
+
+    @property
+    def name(self) -> str:
+        return self.ingredient.display
+
+
+def classify(
+    knowledge: Knowledge, facts: tuple[MedicationFact, ...]
+) -> tuple[ClassifiedMedication, ...]:
+    """The facts whose medication is one the RLS rules know, with its ingredient."""
+    out = []
+    for fact in facts:
+        ingredient = ingredient_of(knowledge, fact.concept)
+        if ingredient is not None:
+            out.append(ClassifiedMedication(fact, ingredient))
+    return tuple(out)

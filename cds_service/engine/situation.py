@@ -1,0 +1,120 @@
+"""The patient's situation as the rules see it: gates, populations, classified medications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from cds_service.engine.facts import ConditionFact, HookInput, MedicationFact, PatientRecord
+from cds_service.engine.iron import IronStatus, iron_status
+from cds_service.engine.medications import ClassifiedMedication, classify
+from cds_service.knowledge import Knowledge
+
+ACTIVE_REQUEST = {"active", "on-hold"}
+
+
+@dataclass(frozen=True)
+class Situation:
+    knowledge: Knowledge
+    record: PatientRecord
+    hook: str
+    now: datetime
+    age_known: bool
+    adult: bool
+    esrd: bool
+    pregnant: bool
+    drafts: tuple[ClassifiedMedication, ...]  # the orders being judged
+    all_drafts: tuple[ClassifiedMedication, ...]
+    active: tuple[ClassifiedMedication, ...]  # active or on-hold requests on file
+    history: tuple[ClassifiedMedication, ...]  # every request on file, any status
+    iron: IronStatus
+    recent_infusion: MedicationFact | None
+
+    @property
+    def order_hook(self) -> bool:
+        return self.hook in ("order-select", "order-sign")
+
+    def has(self, concept_id: str) -> ConditionFact | None:
+        """The first active condition of ``concept_id`` on the problem list."""
+        concept = self.knowledge.conditions[concept_id]
+        for condition in self.record.conditions:
+            if condition.active and concept.matches(
+                condition.concept.codings, condition.concept.text
+            ):
+                return condition
+        return None
+
+    def intent(self, med: ClassifiedMedication) -> str:
+        """'rls' when the order states RLS, 'other' for another stated reason, else 'unstated'."""
+        if not med.fact.reason_stated:
+            return "unstated"
+        rls = self.knowledge.conditions["rls"]
+        return "rls" if any(rls.matches(r.codings, r.text) for r in med.fact.reasons) else "other"
+
+    def competing(self, med: ClassifiedMedication) -> str | None:
+        """A problem-list condition that this drug also treats (only when no reason is stated)."""
+        if self.intent(med) != "unstated":
+            return None
+        for concept_id in self.knowledge.classes[med.drug_class].get("competing_conditions", []):
+            if self.has(concept_id):
+                return self.knowledge.conditions[concept_id].display
+        return None
+
+    def drafted(self, drug_class: str) -> tuple[ClassifiedMedication, ...]:
+        return tuple(m for m in self.drafts if m.drug_class == drug_class)
+
+    def on_alpha2delta(self) -> bool:
+        return any(m.drug_class == "alpha2delta" for m in self.active + self.all_drafts)
+
+
+def _age_years(birth: object, now: datetime) -> int | None:
+    if birth is None:
+        return None
+    today = now.date()
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))  # type: ignore[attr-defined]
+
+
+def _recent_infusion(
+    knowledge: Knowledge, record: PatientRecord, now: datetime
+) -> MedicationFact | None:
+    window = timedelta(days=knowledge.param("recent_iv_iron_days"))
+    given = [m for m in record.administrations if m.status in ("completed", "in-progress")]
+    given += [m for m in record.medications if m.status == "completed"]
+    recent = [
+        m.fact
+        for m in classify(knowledge, tuple(given))
+        if m.drug_class == "iron-iv" and m.fact.when and now - window <= m.fact.when <= now
+    ]
+    return max(recent, key=lambda m: m.when) if recent else None  # type: ignore[arg-type,return-value]
+
+
+def situation(
+    knowledge: Knowledge, record: PatientRecord, hook: HookInput, freshness_days: float
+) -> Situation:
+    """Classify everything once, so that each rule reads plain fields."""
+    age = _age_years(record.patient.birth_date if record.patient else None, hook.now)
+    drafts = classify(knowledge, hook.drafts)
+    history = classify(knowledge, record.medications)
+    base = Situation(
+        knowledge,
+        record,
+        hook.hook,
+        hook.now,
+        age_known=age is not None,
+        adult=age is None or age >= knowledge.param("adult_age_years"),
+        esrd=False,
+        pregnant=False,
+        drafts=drafts,
+        all_drafts=drafts + classify(knowledge, hook.other_drafts),
+        active=tuple(m for m in history if m.fact.status in ACTIVE_REQUEST),
+        history=history,
+        iron=iron_status(record, hook.now, freshness_days),
+        recent_infusion=_recent_infusion(knowledge, record, hook.now),
+    )
+    return _with_populations(base)
+
+
+def _with_populations(base: Situation) -> Situation:
+    return replace(
+        base, esrd=base.has("esrd") is not None, pregnant=base.has("pregnancy") is not None
+    )

@@ -1,0 +1,31 @@
+"""FHIR date, dateTime and instant strings to aware datetimes (partial dates allowed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+
+def parse_fhir_datetime(value: object) -> datetime | None:
+    """'2026', '2026-10', '2026-10-01' or a full dateTime -> aware UTC datetime; None if invalid."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 4:
+            return datetime(int(text), 1, 1, tzinfo=UTC)
+        if len(text) == 7:
+            return datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
+        if len(text) == 10:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_fhir_date(value: object) -> date | None:
+    """A FHIR date (possibly partial) as a date; partial dates fall on the first day."""
+    parsed = parse_fhir_datetime(value)
+    return parsed.date() if parsed else None

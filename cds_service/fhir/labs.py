@@ -1,0 +1,80 @@
+"""Observations to LabFacts: analyte by LOINC, status filter, comparator and unit handling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from cds_service.engine.facts import LabFact, UnusableLab
+from cds_service.fhir.dates import parse_fhir_datetime
+from cds_service.fhir.units import parse_value_string, to_canonical
+from cds_service.knowledge import Knowledge
+
+
+def analyte_of(knowledge: Knowledge, observation: Mapping[str, Any]) -> str | None:
+    """The analyte an Observation reports, from any of its LOINC codings."""
+    code = observation.get("code")
+    for coding in (code.get("coding") or ()) if isinstance(code, Mapping) else ():
+        if isinstance(coding, Mapping) and knowledge.system_name(coding.get("system")) == "loinc":
+            analyte = knowledge.analyte_by_loinc.get(str(coding.get("code")))
+            if analyte:
+                return analyte
+    return None
+
+
+def effective_time(observation: Mapping[str, Any]) -> datetime | None:
+    """effectiveDateTime, else the start (or end) of effectivePeriod, else effectiveInstant."""
+    period = observation.get("effectivePeriod")
+    candidates = [observation.get("effectiveDateTime")]
+    if isinstance(period, Mapping):
+        candidates += [period.get("start"), period.get("end")]
+    candidates.append(observation.get("effectiveInstant"))
+    for candidate in candidates:
+        parsed = parse_fhir_datetime(candidate)
+        if parsed:
+            return parsed
+    return None
+
+
+def _raw_value(observation: Mapping[str, Any]) -> tuple[str, float, str | None, str] | None:
+    quantity = observation.get("valueQuantity")
+    if isinstance(quantity, Mapping) and isinstance(quantity.get("value"), int | float):
+        ucum = quantity.get("system") == "http://unitsofmeasure.org"
+        unit = quantity.get("code") if ucum and quantity.get("code") else quantity.get("unit")
+        shown_unit = quantity.get("unit") or unit or ""
+        shown = f"{quantity.get('comparator', '')}{quantity['value']} {shown_unit}"
+        return quantity.get("comparator") or "", float(quantity["value"]), unit, shown.strip()
+    text = observation.get("valueString")
+    if isinstance(text, str):
+        parsed = parse_value_string(text)
+        if parsed:
+            return parsed[0], parsed[1], parsed[2], text.strip()
+    return None
+
+
+def lab_fact(
+    knowledge: Knowledge, observation: Mapping[str, Any], analyte_id: str, ref: str
+) -> LabFact | UnusableLab:
+    """A usable LabFact, or an UnusableLab saying why the result cannot be used."""
+    when = effective_time(observation)
+    if when is None:
+        return UnusableLab(ref, analyte_id, "no effective date")
+    raw = _raw_value(observation)
+    if raw is None:
+        return UnusableLab(ref, analyte_id, "no numeric value", when)
+    comparator, value, unit, shown = raw
+    analyte = knowledge.analytes[analyte_id]
+    canonical = to_canonical(analyte, value, unit)
+    if canonical is None:
+        return UnusableLab(ref, analyte_id, f"unit '{unit or 'none'}' not understood", when)
+    return LabFact(
+        ref=ref,
+        analyte=analyte_id,
+        value=canonical,
+        unit=analyte.unit,
+        comparator=comparator,
+        effective=when,
+        status=str(observation.get("status")),
+        as_sent=shown,
+    )

@@ -1,0 +1,82 @@
+"""MedicationRequests and MedicationAdministrations to MedicationFacts, medication resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cds_service.engine.facts import Concept, MedicationFact
+from cds_service.fhir.concepts import concept_of
+from cds_service.fhir.dates import parse_fhir_datetime
+from cds_service.fhir.resources import ResourceIndex, label
+from cds_service.knowledge import Knowledge
+
+
+def medication_concept(
+    knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
+) -> Concept:
+    """The medication as a Concept: inline codes, or a contained / included Medication."""
+    inline = resource.get("medicationCodeableConcept")
+    if isinstance(inline, Mapping):
+        return concept_of(knowledge, inline)
+    medication = index.resolve(resource.get("medicationReference"), container=resource)
+    parts: list[object] = []
+    if isinstance(medication, Mapping):
+        parts.append(medication.get("code"))
+        for ingredient in medication.get("ingredient") or ():
+            if isinstance(ingredient, Mapping):
+                parts.append(ingredient.get("itemCodeableConcept"))
+    reference = resource.get("medicationReference")
+    if isinstance(reference, Mapping) and isinstance(reference.get("display"), str):
+        parts.append({"text": reference["display"]})
+    return concept_of(knowledge, *parts)
+
+
+def _reasons(
+    knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
+) -> tuple[tuple[Concept, ...], bool]:
+    concepts = [concept_of(knowledge, cc) for cc in resource.get("reasonCode") or ()]
+    for reference in resource.get("reasonReference") or ():
+        target = index.resolve(reference, container=resource)
+        if isinstance(target, Mapping) and target.get("resourceType") == "Condition":
+            concepts.append(concept_of(knowledge, target.get("code")))
+        elif isinstance(reference, Mapping) and isinstance(reference.get("display"), str):
+            concepts.append(Concept((), reference["display"]))
+    # A reason we could not read is treated as no stated reason: the card still fires.
+    return tuple(concepts), bool(concepts)
+
+
+def _route_text(resource: Mapping[str, Any]) -> str:
+    dosage = resource.get("dosage")
+    texts = [dosage.get("text", "")] if isinstance(dosage, Mapping) else []
+    for instruction in resource.get("dosageInstruction") or ():
+        if isinstance(instruction, Mapping):
+            texts.append(str(instruction.get("text", "")))
+    return " ".join(t for t in texts if t)
+
+
+def medication_fact(
+    knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
+) -> MedicationFact:
+    """A MedicationFact for a MedicationRequest or MedicationAdministration."""
+    is_request = resource.get("resourceType") == "MedicationRequest"
+    if is_request:
+        when = parse_fhir_datetime(resource.get("authoredOn"))
+    else:
+        period = resource.get("effectivePeriod")
+        when = parse_fhir_datetime(resource.get("effectiveDateTime")) or (
+            parse_fhir_datetime(period.get("end") or period.get("start"))
+            if isinstance(period, Mapping)
+            else None
+        )
+    reasons, stated = _reasons(knowledge, resource, index)
+    return MedicationFact(
+        ref=label(resource),
+        kind="request" if is_request else "administration",
+        status=str(resource.get("status") or "unknown"),
+        concept=medication_concept(knowledge, resource, index),
+        when=when,
+        reasons=reasons,
+        reason_stated=stated,
+        route_text=_route_text(resource),
+    )

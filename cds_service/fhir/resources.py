@@ -1,0 +1,114 @@
+"""Index the raw FHIR JSON of a request: resources by type, references, and R4B validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationadministration import MedicationAdministration
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from pydantic import ValidationError
+
+# Only the resource types the rules read are ever validated.
+MODELS = {
+    "Patient": Patient,
+    "Condition": Condition,
+    "Observation": Observation,
+    "MedicationRequest": MedicationRequest,
+    "MedicationAdministration": MedicationAdministration,
+    "Medication": Medication,
+}
+
+
+def invalid_reason(resource: Mapping[str, Any]) -> str | None:
+    """Why ``resource`` is not valid FHIR R4; None when valid or of a type we do not read."""
+    model = MODELS.get(str(resource.get("resourceType")))
+    if model is None:
+        return None
+    try:
+        model.model_validate(resource)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
+        return f"{where or 'resource'}: {first.get('msg', 'invalid')}"
+    except (TypeError, ValueError) as exc:  # fhir.resources raises these for some shapes
+        return str(exc).splitlines()[0][:120]
+    return None
+
+
+def label(resource: Mapping[str, Any]) -> str:
+    """'Observation/abc' (or 'Observation/(no id)') for messages and card details."""
+    return f"{resource.get('resourceType', 'Resource')}/{resource.get('id') or '(no id)'}"
+
+
+def refers_to(reference: object, resource_type: str, resource_id: str) -> bool:
+    """Whether a FHIR reference object or string points at ``resource_type/resource_id``."""
+    if isinstance(reference, Mapping):
+        reference = reference.get("reference")
+    if not isinstance(reference, str):
+        return False
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return len(parts) >= 2 and parts[-2] == resource_type and parts[-1] == resource_id
+
+
+def ref_key(reference: object) -> str | None:
+    """'Medication/abc' from a relative or absolute reference; '#x' stays as is."""
+    if isinstance(reference, Mapping):
+        reference = reference.get("reference")
+    if not isinstance(reference, str) or not reference:
+        return None
+    if reference.startswith("#"):
+        return reference
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else None
+
+
+def iter_resources(value: object) -> Iterable[dict[str, Any]]:
+    """The resources inside one prefetch value: a Bundle's entries, or the resource itself."""
+    if not isinstance(value, Mapping):
+        return
+    if value.get("resourceType") == "Bundle":
+        for entry in value.get("entry") or ():
+            if isinstance(entry, Mapping) and isinstance(entry.get("resource"), Mapping):
+                yield entry["resource"]
+    elif isinstance(value.get("resourceType"), str):
+        yield value  # type: ignore[misc]
+
+
+@dataclass
+class ResourceIndex:
+    """Every resource of a request, by type and by 'Type/id', for resolving references."""
+
+    by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    by_ref: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: Iterable[object]) -> ResourceIndex:
+        index = cls()
+        for value in values:
+            for resource in iter_resources(value):
+                index.add(resource)
+        return index
+
+    def add(self, resource: dict[str, Any]) -> None:
+        rtype = str(resource.get("resourceType"))
+        self.by_type.setdefault(rtype, []).append(resource)
+        if resource.get("id"):
+            self.by_ref[f"{rtype}/{resource['id']}"] = resource
+
+    def resolve(self, reference: object, container: Mapping[str, Any] | None = None) -> Any:
+        """The resource a reference points at: contained in ``container``, or in the request."""
+        key = ref_key(reference)
+        if key is None:
+            return None
+        if key.startswith("#"):
+            for contained in (container or {}).get("contained") or ():
+                if isinstance(contained, Mapping) and contained.get("id") == key[1:]:
+                    return contained
+            return None
+        return self.by_ref.get(key)

@@ -1,0 +1,69 @@
+"""One CDS service call, HTTP-free: checked request -> FHIR facts -> findings -> cards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from cds_service.cards import render_card
+from cds_service.config import Settings
+from cds_service.engine.evaluate import evaluate
+from cds_service.engine.facts import HookInput
+from cds_service.errors import BadRequest, PrefetchUnavailable
+from cds_service.fhir.extract import build_record, extract_drafts
+from cds_service.fhir.prefetch import missing_keys, usable_prefetch
+from cds_service.knowledge import Knowledge
+from cds_service.protocol import check_request
+from cds_service.registry import Service
+
+# (templates, request body, prefetch as given) -> complete prefetch; raises PrefetchUnavailable
+FetchMissing = Callable[[Mapping[str, str], Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response: dict[str, Any]
+    rule_ids: tuple[str, ...]
+
+
+def _check_patient(prefetch: Mapping[str, Any], patient_id: str) -> None:
+    patient = prefetch.get("patient")
+    if isinstance(patient, Mapping) and patient.get("resourceType") == "Patient":
+        if patient.get("id") != patient_id:
+            raise BadRequest(
+                "prefetch.patient is not the patient named in context.patientId", "prefetch.patient"
+            )
+
+
+def call_service(
+    knowledge: Knowledge,
+    settings: Settings,
+    service: Service,
+    body: object,
+    fetch_missing: FetchMissing | None = None,
+) -> Outcome:
+    """Answer one hook request for ``service`` exactly as the HTTP endpoint does."""
+    request = check_request(body, service.hook)
+    context = request["context"]
+    prefetch: Mapping[str, Any] = request.get("prefetch") or {}
+    missing = missing_keys(service.prefetch, prefetch)
+    if missing:
+        if fetch_missing is None:
+            raise PrefetchUnavailable(
+                f"Prefetch is missing {', '.join(missing)} and this service is not set up to "
+                "fetch from the FHIR server",
+                f"prefetch.{missing[0]}",
+            )
+        prefetch = fetch_missing(service.prefetch, request, prefetch)
+    data = usable_prefetch(service.prefetch, prefetch)
+    patient_id = context["patientId"]
+    _check_patient(data, patient_id)
+    record = build_record(knowledge, patient_id, data)
+    drafts, skipped = extract_drafts(knowledge, patient_id, context.get("draftOrders"), data)
+    judged, others = service.module.split_drafts(drafts, context)
+    record = replace(record, skipped=record.skipped + skipped)
+    hook = HookInput(service.hook, settings.clock(), judged, others)
+    findings = evaluate(knowledge, record, hook, freshness_days=settings.freshness_days)
+    cards = [render_card(knowledge, f, patient_id) for f in findings]
+    return Outcome({"cards": cards}, tuple(f.rule_id for f in findings))

@@ -1,0 +1,153 @@
+"""Loads the versioned knowledge files (codes, parameters, recommendations, citations) once.
+
+This package holds data; this module only turns it into frozen, indexed objects. It imports
+nothing else from the service.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+FILES = ("valuesets", "medications", "parameters", "recommendations", "citations")
+
+
+def normalise_code(system: str, code: str) -> str:
+    """ICD-10-CM codes arrive with and without the dot and in either case."""
+    code = code.strip()
+    return code.replace(".", "").upper() if system == "icd10cm" else code
+
+
+@dataclass(frozen=True)
+class ConceptSet:
+    """A clinical concept: exact codes, code prefixes (ICD-10-CM chapters) and name fragments."""
+
+    id: str
+    display: str
+    codes: frozenset[tuple[str, str]]
+    prefixes: tuple[tuple[str, str], ...]
+    names: tuple[str, ...]
+
+    def matches(self, codings: tuple[tuple[str, str], ...], text: str = "") -> bool:
+        for system, code in codings:
+            norm = normalise_code(system, code)
+            if (system, norm) in self.codes:
+                return True
+            if any(system == s and norm.startswith(p) for s, p in self.prefixes):
+                return True
+        lowered = text.lower()
+        return bool(lowered) and any(name in lowered for name in self.names)
+
+
+@dataclass(frozen=True)
+class Analyte:
+    id: str
+    display: str
+    unit: str
+    units: dict[str, float]  # normalised spelling -> factor to the canonical unit
+    fraction_units: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    id: str
+    display: str
+    drug_class: str
+    codes: frozenset[str]
+    pattern: re.Pattern[str]
+    refractory_option: bool
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """All knowledge files, loaded and indexed."""
+
+    version: str
+    raw: dict[str, Any]
+    systems: dict[str, str]  # system URI -> short name
+    conditions: dict[str, ConceptSet]
+    analytes: dict[str, Analyte]
+    analyte_by_loinc: dict[str, str]
+    usable_lab_statuses: frozenset[str]
+    ingredients: tuple[Ingredient, ...]
+    classes: dict[str, dict[str, Any]]
+    parameters: dict[str, float]
+    rules: dict[str, dict[str, Any]]
+    citations: dict[str, dict[str, str]]
+    notes: dict[str, str]
+
+    def system_name(self, uri: str | None) -> str:
+        return self.systems.get(uri or "", uri or "")
+
+    def param(self, name: str) -> float:
+        return self.parameters[name]
+
+
+def _read(name: str) -> dict[str, Any]:
+    text = resources.files(__name__).joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _concept(cid: str, spec: dict[str, Any]) -> ConceptSet:
+    codes = frozenset((c["system"], normalise_code(c["system"], c["code"])) for c in spec["codes"])
+    prefixes = tuple(
+        (p["system"], normalise_code(p["system"], p["prefix"]))
+        for p in spec.get("code_prefixes", [])
+    )
+    names = tuple(n.lower() for n in spec.get("names", []))
+    return ConceptSet(cid, spec["display"], codes, prefixes, names)
+
+
+def _ingredient(spec: dict[str, Any]) -> Ingredient:
+    alternatives = [r"\b" + re.escape(n.lower()) + r"\b" for n in spec["names"]]
+    alternatives += spec.get("name_patterns", [])
+    return Ingredient(
+        id=spec["id"],
+        display=spec["display"],
+        drug_class=spec["class"],
+        codes=frozenset(c["code"] for c in spec["codes"]),
+        pattern=re.compile("|".join(alternatives), re.IGNORECASE),
+        refractory_option=bool(spec.get("refractory_option", False)),
+    )
+
+
+def _analyte(aid: str, spec: dict[str, Any]) -> Analyte:
+    return Analyte(
+        aid,
+        spec["display"],
+        spec["unit"],
+        dict(spec["units"]),
+        frozenset(spec.get("fraction_units", [])),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_knowledge() -> Knowledge:
+    """Read and index every knowledge file (cached: the files are immutable at run time)."""
+    raw = {name: _read(name) for name in FILES}
+    versions = {raw[name]["version"] for name in FILES}
+    if len(versions) != 1:
+        raise ValueError(f"knowledge files disagree on their version: {sorted(versions)}")
+    vs, meds, recs = raw["valuesets"], raw["medications"], raw["recommendations"]
+    systems = {uri: short for short, uris in vs["systems"].items() for uri in uris}
+    analytes = {aid: _analyte(aid, spec) for aid, spec in vs["analytes"].items()}
+    by_loinc = {c["code"]: aid for aid, spec in vs["analytes"].items() for c in spec["codes"]}
+    return Knowledge(
+        version=versions.pop(),
+        raw=raw,
+        systems=systems,
+        conditions={cid: _concept(cid, spec) for cid, spec in vs["conditions"].items()},
+        analytes=analytes,
+        analyte_by_loinc=by_loinc,
+        usable_lab_statuses=frozenset(vs["usable_lab_statuses"]),
+        ingredients=tuple(_ingredient(spec) for spec in meds["ingredients"]),
+        classes=meds["classes"],
+        parameters={k: float(v["value"]) for k, v in raw["parameters"]["parameters"].items()},
+        rules=recs["rules"],
+        citations=raw["citations"]["citations"],
+        notes=recs["notes"],
+    )

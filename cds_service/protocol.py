@@ -1,0 +1,61 @@
+"""CDS Hooks request checks: JSON Schema per hook, hook matches service, selections exist."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from cds_service.errors import BadRequest
+from cds_service.fhir.resources import iter_resources, label
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A compiled validator for ``schemas/<name>.schema.json`` (built once per process)."""
+    text = resources.files("cds_service.schemas").joinpath(f"{name}.schema.json").read_text()
+    return Draft202012Validator(json.loads(text), format_checker=None)
+
+
+def _path(error: ValidationError) -> str:
+    parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path]
+    return ".".join(parts).replace(".[", "[") or "(request)"
+
+
+def _message(error: ValidationError) -> str:
+    if error.validator == "required":
+        return str(error.message).replace("is a required property", "is required")
+    if error.validator == "pattern":
+        return f"{_path(error)} is not in the expected format"
+    return error.message if len(error.message) < 200 else f"{_path(error)} is invalid"
+
+
+def check_request(body: object, service_hook: str) -> Mapping[str, Any]:
+    """The request body if it is a valid CDS Hooks request for ``service_hook``; else BadRequest."""
+    if not isinstance(body, Mapping):
+        raise BadRequest("The request body must be a JSON object")
+    error = best_match(validator("cds-request").iter_errors(body))
+    if error is not None:
+        path = _path(error)
+        where = "" if error.validator == "required" else f"{path}: "
+        raise BadRequest(f"{where}{_message(error)}", path)
+    if body["hook"] != service_hook:
+        raise BadRequest(
+            f"hook {body['hook']!r} does not match this service, which answers {service_hook!r}",
+            "hook",
+        )
+    context = body["context"]
+    if service_hook == "order-select":
+        drafted = {label(r) for r in iter_resources(context["draftOrders"])}
+        for i, selection in enumerate(context["selections"]):
+            if selection not in drafted:
+                raise BadRequest(
+                    f"context.selections[{i}]: {selection} is not in context.draftOrders",
+                    f"context.selections[{i}]",
+                )
+    return body
