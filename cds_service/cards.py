@@ -70,7 +70,7 @@ def detail(knowledge: Knowledge, finding: Finding) -> str:
         f"certainty: {rec['certainty']})"
     )
     cited = [knowledge.citations[c] for c in rule["citations"]]
-    parts.append("**Source:** " + " ".join(f"{c['text']} <{c['url']}>" for c in cited))
+    parts.append("**Sources**\n\n" + "\n".join(f"- {c['text']} <{c['url']}>" for c in cited))
     return "\n\n".join(parts)
 
 

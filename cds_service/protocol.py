@@ -42,7 +42,8 @@ def check_request(body: object, service_hook: str) -> Mapping[str, Any]:
     error = best_match(validator("cds-request").iter_errors(body))
     if error is not None:
         path = _path(error)
-        where = "" if error.validator == "required" else f"{path}: "
+        bare = error.validator in ("required", "dependentRequired") or path == "(request)"
+        where = "" if bare else f"{path}: "
         raise BadRequest(f"{where}{_message(error)}", path)
     if body["hook"] != service_hook:
         raise BadRequest(

@@ -86,7 +86,8 @@ class _Reader:
             analyte = analyte_of(self.knowledge, resource)
             if analyte is None or not self.mine(resource):
                 continue
-            if resource.get("status") not in self.knowledge.usable_lab_statuses:
+            status = resource.get("status")
+            if isinstance(status, str) and status not in self.knowledge.usable_lab_statuses:
                 continue  # preliminary, cancelled, entered-in-error...: never cited
             if not self.valid(resource):
                 continue

@@ -1,0 +1,137 @@
+"""The ``rls-cds`` command: serve (gunicorn), quickstart, evaluate, feedback-report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from cds_service.fhir.dates import parse_fhir_datetime
+
+log = logging.getLogger("cds_service.cli")
+
+QUICKSTART_ENV = {
+    "CDS_REQUIRE_AUTH": "false",
+    "CDS_ENABLE_CONSOLE": "true",
+    "CDS_FHIR_ALLOW_HTTP": "true",
+}
+
+
+def _serve(args: argparse.Namespace, extra_env: dict[str, str] | None = None) -> int:
+    """Replace this process with gunicorn serving ``cds_service.wsgi:app``."""
+    env = dict(os.environ)
+    env.update(extra_env or {})
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:cds_service.gunicorn_conf",
+        "--bind",
+        f"{args.host}:{args.port}",
+    ]
+    if args.workers:
+        argv += ["--workers", str(args.workers)]
+    argv.append("cds_service.wsgi:app")
+    sys.stdout.flush()
+    os.execve(sys.executable, argv, env)
+    return 0  # pragma: no cover - execve does not return
+
+
+def _quickstart(args: argparse.Namespace) -> int:
+    print(
+        "WARNING: quickstart mode - client authentication (JWT) is OFF, the console is ON and "
+        "plain-http FHIR servers are allowed. Never expose this to a network you do not control.",
+        file=sys.stderr,
+    )
+    return _serve(args, QUICKSTART_ENV)
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    now = parse_fhir_datetime(text)
+    if now is None:
+        raise SystemExit(f"rls-cds evaluate: --now {text!r} is not an ISO date-time")
+    return now
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """Run one CDS request through the HTTP app (the same code path) and print the response."""
+    from cds_service import create_app
+
+    try:
+        raw = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    except OSError as exc:
+        print(f"rls-cds evaluate: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    overrides: dict[str, object] = {"require_auth": False}
+    now = _parse_now(args.now)
+    if now is not None:
+        overrides["clock"] = lambda: now
+    app = create_app(overrides)
+    service_id = args.service
+    if service_id is None:
+        try:
+            hook = json.loads(raw).get("hook")
+        except (ValueError, AttributeError):
+            hook = None
+        services = app.extensions["rls_cds"].services.values()
+        service_id = next((s.id for s in services if s.hook == hook), "rls-patient-view")
+    response = app.test_client().post(
+        f"/cds-services/{service_id}",
+        data=raw.encode("utf-8"),
+        content_type="application/json",
+    )
+    body = response.get_json(silent=True)
+    if response.status_code != 200:
+        issues = (body or {}).get("issue") or [{}]
+        message = issues[0].get("diagnostics", response.status)
+        print(f"rls-cds evaluate: {response.status_code}: {message}", file=sys.stderr)
+        return 1
+    print(json.dumps(body, indent=2))
+    return 0
+
+
+def _feedback_report(argv: Sequence[str]) -> int:
+    from cds_service.feedback.cli import feedback_report_main
+
+    return feedback_report_main(list(argv))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rls-cds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (
+        ("serve", "run the production server (gunicorn)"),
+        ("quickstart", "serve with auth OFF and the console ON, for local trials only"),
+    ):
+        cmd = commands.add_parser(name, help=helptext)
+        cmd.add_argument("--host", default=os.environ.get("CDS_HOST", "127.0.0.1"))
+        cmd.add_argument("--port", type=int, default=int(os.environ.get("CDS_PORT", "8080")))
+        cmd.add_argument("--workers", type=int, default=None)
+    evaluate = commands.add_parser("evaluate", help="evaluate one CDS request (file or -)")
+    evaluate.add_argument("file")
+    evaluate.add_argument("--service", help="service id (default: the one for the request's hook)")
+    evaluate.add_argument("--now", help="evaluate as of this ISO date-time (default: now)")
+    commands.add_parser(
+        "feedback-report", help="acceptance and override rates per rule", add_help=False
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["feedback-report"]:
+        return _feedback_report(argv[1:])
+    args = build_parser().parse_args(argv)
+    handlers = {"serve": _serve, "quickstart": _quickstart, "evaluate": _evaluate}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Shared fixtures: the app with a fixed clock and authentication off."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cds_service import create_app
+
+NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app() -> Flask:
+    return create_app({"require_auth": False, "clock": lambda: NOW})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
