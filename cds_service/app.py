@@ -16,6 +16,7 @@ from cds_service.errors import CdsError
 from cds_service.hook_call import FetchMissing
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.registry import Service, load_services
+from cds_service.security import init_auth, init_cors
 
 log = logging.getLogger("cds_service")
 
@@ -75,6 +76,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["rls_cds"] = runtime
+    init_cors(app, settings)
+    init_auth(app, settings)
     app.register_blueprint(api)
     _register_errors(app)
     return app

@@ -52,9 +52,11 @@ class Settings:
     public_base_url: str | None = None
     require_auth: bool = True
     trusted_issuers: str = ""
+    trusted_issuers_file: str | None = None
+    trust_sandbox: bool = False
     jwt_algorithms: tuple[str, ...] = ("ES384", "RS384")
     jwt_leeway_s: float = 30.0
-    sandbox_preset: bool = False
+    jwks_timeout_s: float = 2.0
     redis_url: str | None = None
     fhir_allowlist: tuple[str, ...] = ()
     fhir_allow_http: bool = False
@@ -76,9 +78,11 @@ ENV: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CDS_PUBLIC_BASE_URL": ("public_base_url", lambda n, v: v.rstrip("/") or None),
     "CDS_REQUIRE_AUTH": ("require_auth", _bool),
     "CDS_TRUSTED_ISSUERS": ("trusted_issuers", lambda n, v: v),
+    "CDS_TRUSTED_ISSUERS_FILE": ("trusted_issuers_file", lambda n, v: v or None),
+    "CDS_TRUST_CDS_HOOKS_SANDBOX": ("trust_sandbox", _bool),
     "CDS_JWT_ALGORITHMS": ("jwt_algorithms", lambda n, v: _list(v)),
     "CDS_JWT_LEEWAY": ("jwt_leeway_s", lambda n, v: _number(n, v, float)),
-    "CDS_SANDBOX_PRESET": ("sandbox_preset", _bool),
+    "CDS_JWKS_TIMEOUT": ("jwks_timeout_s", lambda n, v: _number(n, v, float)),
     "CDS_REDIS_URL": ("redis_url", lambda n, v: v or None),
     "CDS_FHIR_SERVER_ALLOWLIST": ("fhir_allowlist", lambda n, v: _list(v)),
     "CDS_FHIR_ALLOW_HTTP": ("fhir_allow_http", _bool),

@@ -28,7 +28,7 @@ from cds_service.auth import (
     MemoryReplayCache,
     RedisReplayCache,
     TrustedIssuer,
-    authenticator_from_env,
+    build_authenticator,
     parse_algorithms,
     parse_trusted_issuers,
     sandbox_preset,
@@ -614,17 +614,12 @@ def test_sandbox_style_token_reaches_signature_check(ec_key):
     reject(auth, bearer(token), "bad_signature")
 
 
-def test_authenticator_from_env(tmp_path, jwks_file):
-    env = {
-        "CDS_TRUSTED_ISSUERS": json.dumps({ISS: {"jwks_file": jwks_file}}),
-        "CDS_TRUST_CDS_HOOKS_SANDBOX": "true",
-        "CDS_JWT_ALGORITHMS": "ES384",
-        "CDS_JWT_LEEWAY": "10",
-    }
-    assert isinstance(authenticator_from_env(env), ClientAuthenticator)
+def test_build_authenticator(jwks_file):
+    settings = dict(algorithms=("ES384",), leeway=10, redis_url=None, jwks_timeout=2.0)
+    issuers = json.dumps({ISS: {"jwks_file": jwks_file}})
+    auth = build_authenticator(issuers_json=issuers, trust_sandbox=True, **settings)
+    assert isinstance(auth, ClientAuthenticator)
     with pytest.raises(ValueError, match="no trusted issuer"):
-        authenticator_from_env({})
-    with pytest.raises(ValueError, match="CDS_TRUST_CDS_HOOKS_SANDBOX"):
-        authenticator_from_env({"CDS_TRUST_CDS_HOOKS_SANDBOX": "maybe"})
-    with pytest.raises(ValueError, match="CDS_JWT_LEEWAY"):
-        authenticator_from_env({**env, "CDS_JWT_LEEWAY": "3600"})
+        build_authenticator(**settings)
+    with pytest.raises(ValueError, match="leeway"):
+        build_authenticator(issuers_json=issuers, **{**settings, "leeway": 3600})

@@ -12,9 +12,9 @@ from .config import (
     parse_trusted_issuers,
     sandbox_preset,
 )
-from .env import authenticator_from_env, env_flag, trusted_issuers_from_env
 from .errors import AuthError, AuthUnavailable
 from .replay import MemoryReplayCache, RedisReplayCache, ReplayCache
+from .setup import build_authenticator, trusted_issuers
 from .verifier import ClientAuthenticator
 
 __all__ = [
@@ -27,11 +27,10 @@ __all__ = [
     "RedisReplayCache",
     "ReplayCache",
     "TrustedIssuer",
-    "authenticator_from_env",
-    "env_flag",
+    "build_authenticator",
     "load_trusted_issuers_file",
     "parse_algorithms",
     "parse_trusted_issuers",
     "sandbox_preset",
-    "trusted_issuers_from_env",
+    "trusted_issuers",
 ]

@@ -1,0 +1,86 @@
+"""Client authentication (JWT, CDS Hooks A1-A5) and CORS (X1) for the HTTP layer."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+
+from cds_service.auth import AuthError, build_authenticator
+from cds_service.config import Settings
+from cds_service.errors import ConfigurationError
+
+log = logging.getLogger("cds_service.security")
+
+PROTECTED_PREFIXES = ("/cds-services", "/analytics")
+CORS_METHODS = "GET, POST, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type"
+
+
+def _unauthorized() -> Response:
+    body = (
+        '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"login",'
+        '"diagnostics":"Unauthorized"}]}'
+    )
+    response = Response(body, 401, mimetype="application/json")
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def audience_url(settings: Settings) -> str:
+    """The public URL of the endpoint being called: what the client's ``aud`` must name."""
+    base = settings.public_base_url or request.host_url.rstrip("/")
+    return base + request.path
+
+
+def init_auth(app: Flask, settings: Settings) -> None:
+    """Require a valid client JWT on discovery, services, feedback and analytics."""
+    if not settings.require_auth:
+        log.warning(
+            "CLIENT AUTHENTICATION IS OFF (CDS_REQUIRE_AUTH=false): any caller can use this "
+            "service. Use this only for local trials."
+        )
+        return
+    try:
+        authenticator = build_authenticator(
+            issuers_json=settings.trusted_issuers,
+            issuers_file=settings.trusted_issuers_file,
+            trust_sandbox=settings.trust_sandbox,
+            algorithms=settings.jwt_algorithms,
+            leeway=settings.jwt_leeway_s,
+            redis_url=settings.redis_url,
+            jwks_timeout=settings.jwks_timeout_s,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+    @app.before_request
+    def authenticate() -> Response | None:
+        if request.method == "OPTIONS" or not request.path.startswith(PROTECTED_PREFIXES):
+            return None
+        try:
+            authenticator.authenticate(request.headers.get("Authorization"), audience_url(settings))
+        except AuthError:
+            return _unauthorized()  # the reason is logged by the authenticator, never sent
+        return None
+
+
+def init_cors(app: Flask, settings: Settings) -> None:
+    """CORS for browser clients such as the CDS Hooks sandbox; preflight needs no JWT."""
+    allow_any = "*" in settings.cors_origins
+
+    @app.after_request
+    def cors(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if not origin or not (allow_any or origin in settings.cors_origins):
+            return response
+        # Never with Allow-Credentials: tokens travel in the Authorization header.
+        response.headers["Access-Control-Allow-Origin"] = "*" if allow_any else origin
+        if not allow_any:
+            response.headers.add("Vary", "Origin")
+        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+            response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+        return response
