@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from cds_service.fhir.dates import parse_fhir_datetime
 
@@ -65,9 +66,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     from cds_service import create_app
 
     try:
-        raw = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
-    except OSError as exc:
-        print(f"rls-cds evaluate: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        print(f"rls-cds evaluate: cannot read {args.file}: {reason}", file=sys.stderr)
         return 2
     overrides: dict[str, object] = {"require_auth": False}
     now = _parse_now(args.now)

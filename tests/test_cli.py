@@ -1,0 +1,78 @@
+"""The rls-cds command: evaluate runs the HTTP path; serve and quickstart exec gunicorn."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pytest
+
+from cds_service import cli
+from tests.fhir_builders import observation, request
+
+
+def _write(tmp_path, body) -> str:
+    path = tmp_path / "request.json"
+    path.write_text(body if isinstance(body, str) else json.dumps(body))
+    return str(path)
+
+
+def test_evaluate_prints_the_response(tmp_path, capsys) -> None:
+    body = request("order-select", observations=[observation("f", "2276-4", 30, "ng/mL")])
+    code = cli.main(["evaluate", _write(tmp_path, body), "--now", "2026-06-15T09:00:00Z"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [c["source"]["topic"]["code"] for c in out["cards"]] == [
+        "iv-iron-indicated", "dopamine-agonist-against", "alpha2delta-first-line"]
+
+
+def test_evaluate_reads_stdin(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(request("patient-view"))))
+    assert cli.main(["evaluate", "-", "--now", "2026-06-15"]) == 0
+    cards = json.loads(capsys.readouterr().out)["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["iron-studies-needed"]
+
+
+def test_evaluate_invalid_json(tmp_path, capsys) -> None:
+    assert cli.main(["evaluate", _write(tmp_path, "{oops")]) == 1
+    assert capsys.readouterr().err == (
+        "rls-cds evaluate: 400: The request body is not valid JSON (Expecting property name "
+        "enclosed in double quotes at line 1 column 2)\n")
+
+
+def test_evaluate_invalid_request(tmp_path, capsys) -> None:
+    body = request("order-select")
+    del body["context"]["patientId"]
+    assert cli.main(["evaluate", _write(tmp_path, body)]) == 1
+    assert capsys.readouterr().err == "rls-cds evaluate: 400: 'patientId' is required\n"
+
+
+def test_evaluate_missing_file(tmp_path, capsys) -> None:
+    assert cli.main(["evaluate", str(tmp_path / "nope.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_evaluate_bad_now(tmp_path) -> None:
+    with pytest.raises(SystemExit, match="not an ISO date-time"):
+        cli.main(["evaluate", _write(tmp_path, request()), "--now", "tomorrow"])
+
+
+def test_serve_execs_gunicorn(monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append((argv, env)))
+    cli.main(["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"])
+    argv, env = calls[0]
+    assert argv[1:] == ["-m", "gunicorn", "--config", "python:cds_service.gunicorn_conf",
+                        "--bind", "0.0.0.0:9000", "--workers", "3", "cds_service.wsgi:app"]
+    assert "CDS_REQUIRE_AUTH" not in env or env["CDS_REQUIRE_AUTH"] == __import__(
+        "os").environ.get("CDS_REQUIRE_AUTH")
+
+
+def test_quickstart_turns_auth_off_loudly(monkeypatch, capsys) -> None:
+    calls = []
+    monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append(env))
+    cli.main(["quickstart"])
+    env = calls[0]
+    assert env["CDS_REQUIRE_AUTH"] == "false" and env["CDS_ENABLE_CONSOLE"] == "true"
+    assert "authentication (JWT) is OFF" in capsys.readouterr().err
