@@ -1,0 +1,94 @@
+"""Flask blueprint: the CDS Hooks feedback endpoint and the feedback analytics pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from cds_service.feedback.report import parse_window_bound, report_as_json
+from cds_service.feedback.report_html import render_report_html
+from cds_service.feedback.store import FeedbackStore
+from cds_service.feedback.validation import FeedbackError, validate_feedback
+
+log = logging.getLogger(__name__)
+
+HTML_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def operation_outcome(
+    status: int, message: str, field: str | None = None, code: str = "invalid"
+) -> tuple[Response, int]:
+    """A FHIR OperationOutcome-shaped JSON error response."""
+    issue: dict[str, object] = {"severity": "error", "code": code, "diagnostics": message}
+    if field:
+        issue["expression"] = [field]
+    return jsonify({"resourceType": "OperationOutcome", "issue": [issue]}), status
+
+
+def _window() -> tuple[datetime | None, datetime | None]:
+    bounds: dict[str, datetime | None] = {}
+    for name in ("since", "until"):
+        raw = request.args.get(name)
+        try:
+            bounds[name] = parse_window_bound(raw) if raw else None
+        except ValueError:
+            raise FeedbackError(name, "must be an ISO 8601 date or date-time") from None
+    since, until = bounds["since"], bounds["until"]
+    if since is not None and until is not None and since >= until:
+        raise FeedbackError("until", "must be later than since")
+    return since, until
+
+
+def feedback_blueprint(
+    store: FeedbackStore,
+    known_service_ids: Callable[[], set[str]],
+    rule_ids: Callable[[], list[str]],
+) -> Blueprint:
+    """Routes: POST /cds-services/<id>/feedback, GET /analytics/feedback[.html]."""
+    bp = Blueprint("feedback", __name__)
+
+    @bp.errorhandler(FeedbackError)
+    def _invalid(error: FeedbackError) -> tuple[Response, int]:
+        return operation_outcome(400, error.message, error.field)
+
+    @bp.errorhandler(SQLAlchemyError)
+    def _storage_down(error: SQLAlchemyError) -> tuple[Response, int]:
+        log.error("feedback storage failed: %s", type(error).__name__)
+        return operation_outcome(503, "feedback storage is unavailable", code="transient")
+
+    @bp.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> tuple[Response, int]:
+        message = error.description or error.name
+        return operation_outcome(error.code or 500, message, code="processing")
+
+    @bp.post("/cds-services/<service_id>/feedback")
+    def receive(service_id: str) -> tuple[Response, int]:
+        if service_id not in known_service_ids():
+            return operation_outcome(404, f"unknown CDS service: {service_id}", code="not-found")
+        body = request.get_json(force=True, silent=True)
+        if body is None:
+            raise FeedbackError("$", "request body must be valid JSON")
+        items = validate_feedback(body)
+        stored = store.record(service_id, items, rule_ids())
+        return jsonify({"received": len(items), "stored": stored}), 200
+
+    @bp.get("/analytics/feedback")
+    def analytics() -> tuple[Response, int]:
+        since, until = _window()
+        return jsonify(report_as_json(store.report(since, until), since, until)), 200
+
+    @bp.get("/analytics/feedback.html")
+    def analytics_html() -> Response:
+        since, until = _window()
+        page = render_report_html(store.report(since, until), since, until)
+        return Response(page, 200, HTML_HEADERS, mimetype="text/html")
+
+    return bp

@@ -1,0 +1,43 @@
+"""Engine construction: SQLite tuned for concurrent durable writers, and the default URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def default_database_url(data_dir: Path) -> str:
+    """A SQLite database file ``feedback.sqlite3`` under ``data_dir``."""
+    return f"sqlite:///{(Path(data_dir) / 'feedback.sqlite3').resolve()}"
+
+
+def sqlite_engine(url: URL) -> Engine:
+    """A SQLite engine in WAL mode with a busy timeout; writers use BEGIN IMMEDIATE."""
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        raise ValueError("SQLite feedback storage needs a database file path")
+    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+    engine = create_engine(url, connect_args=connect_args)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")  # a commit survives power loss too
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front, so the busy timeout applies instead of
+        # failing with SQLITE_BUSY on a read-to-write upgrade.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine

@@ -1,0 +1,117 @@
+"""The feedback report as a static HTML page with an inline SVG bar chart (no JavaScript)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from html import escape
+
+from cds_service.feedback.report import RuleReport
+
+ACCEPTED_COLOUR = "#0072B2"  # Okabe-Ito blue
+OVERRIDDEN_COLOUR = "#D55E00"  # Okabe-Ito vermillion
+_LABEL_W, _BAR_W, _ROW_H, _TOP = 260, 420, 28, 30
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin-top: 1rem; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+ul { margin: 0; padding-left: 1.1rem; }
+"""
+
+
+def _rule_label(report: RuleReport) -> str:
+    return report.rule_id if report.rule_id is not None else "(no matching rule)"
+
+
+def _svg(reports: Sequence[RuleReport]) -> str:
+    height = _TOP + _ROW_H * max(len(reports), 1) + 10
+    width = _LABEL_W + _BAR_W + 90
+    scale = max([r.accepted + r.overridden for r in reports] + [1])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart-title">',
+        '<title id="chart-title">Accepted and overridden cards per rule</title>',
+        f'<rect x="{_LABEL_W}" y="4" width="12" height="12" fill="{ACCEPTED_COLOUR}"/>',
+        f'<text x="{_LABEL_W + 16}" y="15" font-size="12">accepted</text>',
+        f'<rect x="{_LABEL_W + 90}" y="4" width="12" height="12" fill="{OVERRIDDEN_COLOUR}"/>',
+        f'<text x="{_LABEL_W + 106}" y="15" font-size="12">overridden</text>',
+    ]
+    for index, report in enumerate(reports):
+        y = _TOP + index * _ROW_H
+        accepted_w = round(_BAR_W * report.accepted / scale, 1)
+        overridden_w = round(_BAR_W * report.overridden / scale, 1)
+        full = _rule_label(report)
+        label = escape(full if len(full) <= 40 else full[:39] + "…")
+        parts.append(
+            f'<text x="{_LABEL_W - 8}" y="{y + 16}" font-size="12" text-anchor="end">{label}</text>'
+        )
+        parts.append(
+            f'<rect x="{_LABEL_W}" y="{y + 4}" width="{accepted_w}" height="18" '
+            f'fill="{ACCEPTED_COLOUR}"><title>{label}: {report.accepted} accepted</title></rect>'
+        )
+        parts.append(
+            f'<rect x="{_LABEL_W + accepted_w}" y="{y + 4}" width="{overridden_w}" height="18" '
+            f'fill="{OVERRIDDEN_COLOUR}"><title>{label}: {report.overridden} overridden</title>'
+            "</rect>"
+        )
+        parts.append(
+            f'<text x="{_LABEL_W + accepted_w + overridden_w + 6}" y="{y + 17}" font-size="12">'
+            f"{report.accepted}/{report.overridden}</text>"
+        )
+    if not reports:
+        parts.append(f'<text x="{_LABEL_W}" y="{_TOP + 16}" font-size="12">no feedback</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _list(entries: Sequence[str]) -> str:
+    if not entries:
+        return ""
+    return "<ul>" + "".join(f"<li>{entry}</li>" for entry in entries) + "</ul>"
+
+
+def _row(report: RuleReport) -> str:
+    rate = report.acceptance_rate
+    reasons = [
+        f"{escape(r.code)}{' — ' + escape(r.display) if r.display else ''} ({r.count})"
+        for r in report.top_reasons
+    ]
+    comments = [f"{escape(comment)} ({count})" for comment, count in report.top_comments]
+    cells = [
+        escape(_rule_label(report)),
+        "–" if report.issued is None else str(report.issued),
+        str(report.accepted),
+        str(report.overridden),
+        "–" if rate is None else f"{rate:.1%}",
+    ]
+    tds = "".join(
+        f'<td class="n">{cell}</td>' if i else f"<td>{cell}</td>" for i, cell in enumerate(cells)
+    )
+    return f"<tr>{tds}<td>{_list(reasons)}</td><td>{_list(comments)}</td></tr>"
+
+
+def _window_text(since: datetime | None, until: datetime | None) -> str:
+    def fmt(moment: datetime | None, default: str) -> str:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else default
+
+    return f"outcomeTimestamp from {fmt(since, 'the beginning')} until {fmt(until, 'now')}"
+
+
+def render_report_html(
+    reports: Sequence[RuleReport], since: datetime | None = None, until: datetime | None = None
+) -> str:
+    """A self-contained HTML page: SVG chart plus a table; every stored text is escaped."""
+    head = (
+        "<tr><th>Rule</th><th>Issued</th><th>Accepted</th><th>Overridden</th>"
+        "<th>Acceptance</th><th>Top override reasons</th><th>Top user comments</th></tr>"
+    )
+    body = "\n".join(_row(report) for report in reports)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        "<title>CDS feedback report</title>\n"
+        f"<style>{_STYLE}</style>\n</head>\n<body>\n<h1>CDS feedback report</h1>\n"
+        f"<p>{escape(_window_text(since, until))}</p>\n{_svg(reports)}\n"
+        f"<table>\n<thead>{head}</thead>\n<tbody>\n{body}\n</tbody>\n</table>\n</body>\n</html>\n"
+    )
