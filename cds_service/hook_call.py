@@ -13,6 +13,7 @@ from cds_service.engine.facts import HookInput
 from cds_service.errors import BadRequest, PrefetchUnavailable
 from cds_service.fhir.extract import build_record, extract_drafts
 from cds_service.fhir.prefetch import missing_keys, usable_prefetch
+from cds_service.fhir.resources import ResourceIndex
 from cds_service.knowledge import Knowledge
 from cds_service.protocol import check_request
 from cds_service.registry import Service
@@ -59,8 +60,9 @@ def call_service(
     data = usable_prefetch(service.prefetch, prefetch)
     patient_id = context["patientId"]
     _check_patient(data, patient_id)
-    record = build_record(knowledge, patient_id, data)
-    drafts, skipped = extract_drafts(knowledge, patient_id, context.get("draftOrders"), data)
+    index = ResourceIndex.of(data.values())
+    record = build_record(knowledge, patient_id, index)
+    drafts, skipped = extract_drafts(knowledge, patient_id, context.get("draftOrders"), index)
     judged, others = service.module.split_drafts(drafts, context)
     record = replace(record, skipped=record.skipped + skipped)
     hook = HookInput(service.hook, settings.clock(), judged, others)

@@ -7,6 +7,7 @@ rules read that are not valid FHIR R4 are skipped and named, never allowed to si
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from cds_service.engine.facts import (
@@ -33,6 +34,15 @@ from cds_service.knowledge import Knowledge
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 MEDICATION_STATUSES = {"active", "on-hold", "completed", "stopped"}
+PANEL = {"iron", "tibc", "uibc"}
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _panel_complete(usable: list[LabFact], latest: LabFact) -> bool:
+    """Whether ``latest``'s day now has a valid iron and a valid TIBC or UIBC."""
+    day = latest.effective.date()
+    found = {f.analyte for f in usable if f.analyte in PANEL and f.effective.date() == day}
+    return "iron" in found and bool(found & {"tibc", "uibc"})
 ADMINISTRATION_STATUSES = {"completed", "in-progress"}
 
 
@@ -80,8 +90,9 @@ class _Reader:
             )
         return tuple(facts)
 
-    def labs(self) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...]]:
-        usable, unusable = [], []
+    def lab_candidates(self) -> list[tuple[LabFact | UnusableLab, dict[str, Any]]]:
+        """Every iron-status result of this patient with a usable status, newest first."""
+        out = []
         for resource in self.of_type("Observation"):
             analyte = analyte_of(self.knowledge, resource)
             if analyte is None or not self.mine(resource):
@@ -89,10 +100,37 @@ class _Reader:
             status = resource.get("status")
             if isinstance(status, str) and status not in self.knowledge.usable_lab_statuses:
                 continue  # preliminary, cancelled, entered-in-error...: never cited
+            out.append((lab_fact(self.knowledge, resource, analyte, label(resource)), resource))
+        out.sort(key=lambda pair: pair[0].effective or NEVER, reverse=True)
+        return out
+
+    def labs(self) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...]]:
+        """The results the rules can use, validating only those (newest first until one fits).
+
+        Per analyte only the newest valid result can matter, and for a computed TSAT only the
+        newest day with a valid iron and a valid TIBC or UIBC: a 10,000-result history costs a
+        handful of validations, not 10,000.
+        """
+        usable: list[LabFact] = []
+        unusable: list[UnusableLab] = []
+        done: set[str] = set()
+        panel_day = None
+        for fact, resource in self.lab_candidates():
+            if isinstance(fact, UnusableLab):
+                if fact.analyte not in done:
+                    unusable.append(fact)
+                continue
+            if fact.analyte in PANEL:
+                if panel_day is not None and fact.effective.date() != panel_day:
+                    continue
+            elif fact.analyte in done:
+                continue
             if not self.valid(resource):
                 continue
-            fact = lab_fact(self.knowledge, resource, analyte, label(resource))
-            (usable if isinstance(fact, LabFact) else unusable).append(fact)
+            usable.append(fact)
+            done.add(fact.analyte)
+            if fact.analyte in PANEL and panel_day is None and _panel_complete(usable, fact):
+                panel_day = fact.effective.date()
         return tuple(usable), tuple(unusable)
 
     def medications(self, rtype: str, statuses: set[str], field: str) -> tuple[MedicationFact, ...]:
@@ -107,11 +145,9 @@ class _Reader:
         return tuple(facts)
 
 
-def build_record(
-    knowledge: Knowledge, patient_id: str, prefetch: Mapping[str, object]
-) -> PatientRecord:
-    """Everything the rules read about ``patient_id`` from the (complete) prefetch."""
-    reader = _Reader(knowledge, patient_id, ResourceIndex.of(prefetch.values()))
+def build_record(knowledge: Knowledge, patient_id: str, index: ResourceIndex) -> PatientRecord:
+    """Everything the rules read about ``patient_id`` from the indexed (complete) prefetch."""
+    reader = _Reader(knowledge, patient_id, index)
     labs, unusable = reader.labs()
     return PatientRecord(
         patient_id=patient_id,
@@ -128,10 +164,13 @@ def build_record(
 
 
 def extract_drafts(
-    knowledge: Knowledge, patient_id: str, draft_orders: object, prefetch: Mapping[str, object]
+    knowledge: Knowledge, patient_id: str, draft_orders: object, prefetch_index: ResourceIndex
 ) -> tuple[tuple[MedicationFact, ...], tuple[str, ...]]:
-    """The drafted MedicationRequests of ``draftOrders`` for this patient, and what was skipped."""
-    index = ResourceIndex.of([*prefetch.values(), draft_orders])
+    """The drafted MedicationRequests of ``draftOrders`` for this patient, and what was skipped.
+
+    References resolve within the draft Bundle first, then within the prefetch.
+    """
+    index = ResourceIndex.of([draft_orders], parent=prefetch_index)
     reader = _Reader(knowledge, patient_id, index)
     drafts = []
     for resource in iter_resources(draft_orders):

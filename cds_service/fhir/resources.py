@@ -86,10 +86,11 @@ class ResourceIndex:
 
     by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     by_ref: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parent: ResourceIndex | None = None  # consulted when a reference is not found here
 
     @classmethod
-    def of(cls, values: Iterable[object]) -> ResourceIndex:
-        index = cls()
+    def of(cls, values: Iterable[object], parent: ResourceIndex | None = None) -> ResourceIndex:
+        index = cls(parent=parent)
         for value in values:
             for resource in iter_resources(value):
                 index.add(resource)
@@ -111,4 +112,7 @@ class ResourceIndex:
                 if isinstance(contained, Mapping) and contained.get("id") == key[1:]:
                     return contained
             return None
-        return self.by_ref.get(key)
+        found = self.by_ref.get(key)
+        if found is None and self.parent is not None:
+            return self.parent.resolve(reference)
+        return found
