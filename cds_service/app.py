@@ -13,7 +13,9 @@ from werkzeug.exceptions import HTTPException
 from cds_service.api import api, json_response
 from cds_service.config import Settings, load_settings
 from cds_service.errors import CdsError
+from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
 from cds_service.hook_call import FetchMissing
+from cds_service.issued import IssuedCounter
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.registry import Service, load_services
 from cds_service.security import init_auth, init_cors
@@ -30,6 +32,7 @@ class Runtime:
     settings: Settings
     knowledge: Knowledge
     services: dict[str, Service]
+    store: FeedbackStore | None = None
     fetch_missing: FetchMissing | None = None
     after_cards: Callable[[Iterable[str]], None] = field(default=lambda rule_ids: None)
 
@@ -79,5 +82,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_cors(app, settings)
     init_auth(app, settings)
     app.register_blueprint(api)
+    _init_feedback(app, runtime)
     _register_errors(app)
     return app
+
+
+def _init_feedback(app: Flask, runtime: Runtime) -> None:
+    """The durable feedback store (SQLite by default), its routes and issued-card counts."""
+    settings = runtime.settings
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = FeedbackStore(settings.database_url or default_database_url(settings.data_dir))
+    store.migrate()
+    runtime.store = store
+    runtime.after_cards = IssuedCounter(store)
+    app.register_blueprint(feedback_blueprint(
+        store, lambda: set(runtime.services), lambda: list(runtime.knowledge.rules)))

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -71,30 +72,39 @@ def _evaluate(args: argparse.Namespace) -> int:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         print(f"rls-cds evaluate: cannot read {args.file}: {reason}", file=sys.stderr)
         return 2
-    overrides: dict[str, object] = {"require_auth": False}
-    now = _parse_now(args.now)
-    if now is not None:
-        overrides["clock"] = lambda: now
-    app = create_app(overrides)
-    service_id = args.service
-    if service_id is None:
-        try:
-            hook = json.loads(raw).get("hook")
-        except (ValueError, AttributeError):
-            hook = None
-        services = app.extensions["rls_cds"].services.values()
-        service_id = next((s.id for s in services if s.hook == hook), "rls-patient-view")
-    response = app.test_client().post(
-        f"/cds-services/{service_id}",
-        data=raw.encode("utf-8"),
-        content_type="application/json",
-    )
-    body = response.get_json(silent=True)
-    if response.status_code != 200:
-        issues = (body or {}).get("issue") or [{}]
-        message = issues[0].get("diagnostics", response.status)
-        print(f"rls-cds evaluate: {response.status_code}: {message}", file=sys.stderr)
-        return 1
+    # evaluate must not touch the real feedback store: it gets a scratch one
+    with tempfile.TemporaryDirectory(prefix="rls-cds-evaluate-") as scratch:
+        overrides: dict[str, object] = {
+            "require_auth": False,
+            "data_dir": Path(scratch),
+            "database_url": f"sqlite:///{scratch}/feedback.sqlite3",
+        }
+        now = _parse_now(args.now)
+        if now is not None:
+            overrides["clock"] = lambda: now
+        app = create_app(overrides)
+        service_id = args.service
+        if service_id is None:
+            try:
+                hook = json.loads(raw).get("hook")
+            except (ValueError, AttributeError):
+                hook = None
+            services = app.extensions["rls_cds"].services.values()
+            service_id = next((s.id for s in services if s.hook == hook), "rls-patient-view")
+        response = app.test_client().post(
+            f"/cds-services/{service_id}",
+            data=raw.encode("utf-8"),
+            content_type="application/json",
+        )
+        body = response.get_json(silent=True)
+        runtime = app.extensions["rls_cds"]
+        runtime.after_cards.flush()
+        runtime.store.close()
+        if response.status_code != 200:
+            issues = (body or {}).get("issue") or [{}]
+            message = issues[0].get("diagnostics", response.status)
+            print(f"rls-cds evaluate: {response.status_code}: {message}", file=sys.stderr)
+            return 1
     print(json.dumps(body, indent=2))
     return 0
 

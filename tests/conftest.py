@@ -14,8 +14,8 @@ NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def app() -> Flask:
-    return create_app({"require_auth": False, "clock": lambda: NOW})
+def app(tmp_path) -> Flask:
+    return create_app({"require_auth": False, "clock": lambda: NOW, "data_dir": tmp_path})
 
 
 @pytest.fixture
