@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from cds_service.config import load_settings
 from cds_service.feedback.engine import default_database_url
 from cds_service.feedback.report import parse_window_bound, render_report_text, report_as_json
 from cds_service.feedback.store import FeedbackStore
@@ -29,9 +29,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="rls-cds feedback-report",
         description="Acceptance and override rates per rule from stored CDS Hooks feedback.",
     )
-    default_url = os.environ.get("CDS_DATABASE_URL") or default_database_url(
-        Path(os.environ.get("CDS_DATA_DIR", "var"))
-    )
+    settings = load_settings()  # the same defaults as the service itself
+    default_url = settings.database_url or default_database_url(settings.data_dir)
     parser.add_argument(
         "--database-url",
         default=default_url,
