@@ -1,0 +1,139 @@
+"""Prometheus metrics: their definitions, the helpers views call, and GET /metrics.
+
+Under gunicorn every worker writes its samples to files in ``PROMETHEUS_MULTIPROC_DIR`` (set up
+by ``cds_service.gunicorn_conf`` before any worker imports prometheus_client) and /metrics sums
+them across workers. Without that variable the in-process default registry is served.
+
+Every label value comes from a bounded set: ids are checked against a pattern, and each label
+keeps at most a fixed number of distinct values, past which it reports "other".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Collection, Iterable
+
+import flask
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client.exposition import choose_encoder
+
+OTHER = "other"
+NONE = "-"
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+REQUESTS = Counter(
+    "cds_http_requests",
+    "HTTP requests answered, by CDS service id and status code.",
+    ["service", "status"],
+)
+REQUEST_LATENCY = Histogram(
+    "cds_http_request_duration_seconds",
+    "Time to answer an HTTP request, by CDS service id.",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+CARDS = Counter("cds_cards", "Cards returned, by rule id.", ["rule_id"])
+FHIR_FALLBACK_LATENCY = Histogram(
+    "cds_fhir_fallback_duration_seconds",
+    "Time spent fetching missing prefetch from the FHIR server, by outcome (ok, failed).",
+    ["outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
+)
+FHIR_FALLBACK_FAILURES = Counter(
+    "cds_fhir_fallback_failures",
+    "FHIR fallback fetches that failed, by reason.",
+    ["reason"],
+)
+FEEDBACK = Counter("cds_feedback", "Feedback items received, by outcome.", ["outcome"])
+
+
+class BoundedLabel:
+    """Maps raw values to label values from a set of at most ``limit`` distinct values."""
+
+    def __init__(self, limit: int, allowed: Collection[str] | None = None) -> None:
+        self.limit = limit
+        self.allowed = frozenset(allowed) if allowed is not None else None
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: object) -> str:
+        """The label value for ``value``: itself when acceptable, else "other" (or "-" if None)."""
+        if value is None or value == "":
+            return NONE
+        if not isinstance(value, str) or not _LABEL_RE.match(value):
+            return OTHER
+        if self.allowed is not None:
+            return value if value in self.allowed else OTHER
+        with self._lock:
+            if value in self._seen:
+                return value
+            if len(self._seen) >= self.limit:
+                return OTHER
+            self._seen.add(value)
+            return value
+
+
+_service_label = BoundedLabel(limit=32)
+_rule_label = BoundedLabel(limit=200)
+_reason_label = BoundedLabel(limit=20)
+_outcome_label = BoundedLabel(limit=10)
+
+
+def set_known_services(service_ids: Collection[str]) -> None:
+    """Only these service ids become ``service`` label values; any other counts as "other"."""
+    global _service_label
+    _service_label = BoundedLabel(limit=len(service_ids), allowed=service_ids)
+
+
+def observe_request(service: object, status: int, duration_s: float) -> None:
+    """Count one answered HTTP request and its latency."""
+    label = _service_label(service)
+    REQUESTS.labels(service=label, status=str(int(status))).inc()
+    REQUEST_LATENCY.labels(service=label).observe(max(duration_s, 0.0))
+
+
+def observe_cards(rule_ids: Iterable[str]) -> None:
+    """Count the cards of one response, one per rule id occurrence."""
+    for rule_id in rule_ids:
+        CARDS.labels(rule_id=_rule_label(rule_id)).inc()
+
+
+def observe_fhir_fallback(duration_s: float, ok: bool, reason: str | None = None) -> None:
+    """Record one FHIR fallback fetch; ``reason`` is a short fixed word (timeout, http_5xx...)."""
+    FHIR_FALLBACK_LATENCY.labels(outcome="ok" if ok else "failed").observe(max(duration_s, 0.0))
+    if not ok:
+        FHIR_FALLBACK_FAILURES.labels(reason=_reason_label(reason or "unknown")).inc()
+
+
+def observe_feedback(outcome: str, n: int = 1) -> None:
+    """Count ``n`` feedback items with ``outcome`` (accepted, overridden)."""
+    if n > 0:
+        FEEDBACK.labels(outcome=_outcome_label(outcome)).inc(n)
+
+
+def render_metrics(accept: str | None) -> tuple[bytes, str]:
+    """The exposition body and its content type, summed over workers in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type
+
+
+def metrics_blueprint() -> flask.Blueprint:
+    """The blueprint that serves GET /metrics."""
+    bp = flask.Blueprint("observability_metrics", __name__)
+
+    @bp.get("/metrics")
+    def metrics() -> flask.Response:
+        """Prometheus text exposition (OpenMetrics when the scraper asks for it)."""
+        body, content_type = render_metrics(flask.request.headers.get("Accept"))
+        return flask.Response(
+            body, status=200, content_type=content_type, headers={"Cache-Control": "no-store"}
+        )
+
+    return bp

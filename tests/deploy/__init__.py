@@ -1,0 +1,1 @@
+"""Tests of the deployment files (Dockerfile, compose, Kubernetes) and of observability."""
