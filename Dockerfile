@@ -22,8 +22,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY cds_service ./cds_service
 COPY hooks ./hooks
-# Editable: the package runs from /app, laid out as the repository is (hooks/ beside
-# cds_service/), so data files are found the same way as in a checkout and in the tests.
+COPY fhir_fixtures ./fhir_fixtures
+# Editable: the package runs from /app, laid out as the repository is (hooks/, fhir_fixtures/
+# and var/ beside cds_service/), so files are found as in a checkout and in the tests.
 RUN pip install --no-cache-dir --editable . \
     && python -m compileall -q /app/cds_service
 

@@ -160,10 +160,15 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
 
 
 def dockerfile_stages(path: Path = REPO / "Dockerfile") -> list[Stage]:
-    """The build stages of the Dockerfile, global ARG defaults substituted into FROM."""
+    """The build stages of the repository's Dockerfile."""
+    return dockerfile_stages_from_text(path.read_text(encoding="utf-8"))
+
+
+def dockerfile_stages_from_text(text: str) -> list[Stage]:
+    """The build stages of Dockerfile ``text``, global ARG defaults substituted into FROM."""
     args: dict[str, str] = {}
     stages: list[Stage] = []
-    for keyword, rest in dockerfile_instructions(path.read_text(encoding="utf-8")):
+    for keyword, rest in dockerfile_instructions(text):
         if keyword == "ARG" and not stages:
             name, _, default = rest.partition("=")
             args[name.strip()] = default.strip()
