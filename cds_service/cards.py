@@ -51,7 +51,11 @@ def _patient_lines(finding: Finding) -> list[str]:
         )
     for order, name in zip(finding.orders, finding.order_names, strict=False):
         shown = order.concept.text.split(" | ")[0] or name
-        lines.append(f"- Order: {shown} ({order.status})")
+        if order.kind == "administration" or order.status == "completed":
+            when = f" on {order.when.date().isoformat()}" if order.when else ""
+            lines.append(f"- Given: {shown}{when} ({order.status})")
+        else:
+            lines.append(f"- Order: {shown} ({order.status})")
     return lines
 
 

@@ -26,8 +26,12 @@ def has_rls(s: Situation) -> bool:
 
 
 def rls_relevant_draft(s: Situation) -> bool:
-    """Order hooks act only when a drug relevant to RLS is among the orders being judged."""
-    return any(s.knowledge.classes[m.drug_class].get("rls_relevant") for m in s.drafts)
+    """Order hooks act only when a drug relevant to RLS, not ordered for another stated
+    reason, is among the orders being judged (decision 2: the order's reason wins)."""
+    return any(
+        s.knowledge.classes[m.drug_class].get("rls_relevant") and s.intent(m) != "other"
+        for m in s.drafts
+    )
 
 
 def evaluate(

@@ -8,9 +8,9 @@ NAMES = {"ferritin": "ferritin", "tsat": "TSAT", "hemoglobin": "hemoglobin"}
 
 
 def number(value: float) -> str:
-    """42.0 -> '42', 15.234 -> '15.2'."""
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    """42.0 -> '42', 19.99 -> '19.99', 66.7556 -> '66.76': two decimals, so a value just
+    below a threshold is never shown as the threshold itself."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def lab_value(fact: LabFact) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from cds_service.engine.findings import Finding, Note
-from cds_service.engine.format import lab_phrase
+from cds_service.engine.format import lab_phrase, lab_value
 from cds_service.engine.iron import Decision, below, combine_all, combine_any
+from cds_service.engine.medications import ClassifiedMedication, ingredient_of
 from cds_service.engine.situation import Situation
 
 QUALIFYING_RULE = {
@@ -52,90 +53,95 @@ def _used_labs(s: Situation):
     return tuple(f for f in (s.iron.ferritin, s.iron.tsat) if f is not None)
 
 
+def _iron_drafts(s: Situation) -> tuple[ClassifiedMedication, ...]:
+    """Judged iron orders, except those stated to be for another reason (decision 2)."""
+    return tuple(
+        m
+        for m in s.drafts
+        if s.knowledge.classes[m.drug_class].get("iron") and s.intent(m) != "other"
+    )
+
+
+def _recent_infusion(s: Situation, base: dict) -> Finding:
+    infusion = s.recent_infusion
+    assert infusion is not None
+    given = ingredient_of(s.knowledge, infusion.concept)
+    hb = s.iron.hemoglobin
+    notes: tuple[Note, ...] = ()
+    if hb and below(hb, s.knowledge.param("hemoglobin_nonresponder_below"), False):
+        notes = (Note("recent-infusion-labs", {"hemoglobin": lab_value(hb)}),)
+    return Finding(
+        "iv-iron-recent-infusion",
+        "info",
+        orders=(infusion, *base["orders"]),
+        order_names=(given.display if given else "IV iron", *base["order_names"]),
+        labs=_used_labs(s) + ((hb,) if hb else ()),
+        values={"infusion_date": infusion.when.date().isoformat() if infusion.when else "recently"},
+        notes=notes,
+        drafted_classes=base["drafted_classes"],
+    )
+
+
 def iron_findings(s: Situation) -> list[Finding]:
     """At most one iron card: recent infusion, qualifying, studies needed, or not indicated."""
-    iron_drafts = tuple(m for m in s.drafts if s.knowledge.classes[m.drug_class].get("iron"))
-    drafted = frozenset(m.drug_class for m in s.all_drafts)
-    orders = tuple(m.fact for m in iron_drafts)
-    names = tuple(m.name for m in iron_drafts)
+    iron_drafts = _iron_drafts(s)
+    base = {
+        "orders": tuple(m.fact for m in iron_drafts),
+        "order_names": tuple(m.name for m in iron_drafts),
+        "drafted_classes": frozenset(m.drug_class for m in s.all_drafts),
+    }
     if s.recent_infusion is not None:
-        when = s.recent_infusion.when
-        notes = ()
-        hb = s.iron.hemoglobin
-        if hb and below(hb, s.knowledge.param("hemoglobin_nonresponder_below"), False):
-            notes = (Note("recent-infusion-labs", {"hemoglobin": lab_phrase(hb)}),)
-        return [
-            Finding(
-                "iv-iron-recent-infusion",
-                "info",
-                orders,
-                names,
-                _used_labs(s) + ((hb,) if hb else ()),
-                {"infusion_date": when.date().isoformat() if when else "recently"},
-                notes,
-                drafted,
-            )
-        ]
+        return [_recent_infusion(s, base)]
     decision, notes = decide(s)
     if decision is Decision.QUALIFIES:
-        k = s.knowledge
         group = population(s)
         trigger = [
             lab_phrase(f)
-            for f, limit, incl in (
-                (
-                    s.iron.ferritin,
-                    _ferritin_limit(s, group),
-                    group == "adult" or group == "pregnant",
-                ),
-                (s.iron.tsat, k.param("tsat_iron_below"), False),
+            for f, limit, inclusive in (
+                (s.iron.ferritin, _ferritin_limit(s, group), group in ("adult", "pregnant")),
+                (s.iron.tsat, s.knowledge.param("tsat_iron_below"), False),
             )
-            if f is not None and limit is not None and below(f, limit, incl)
+            if f is not None and below(f, limit, inclusive)
         ]
         return [
             Finding(
                 QUALIFYING_RULE[group],
                 "info",
-                orders,
-                names,
-                _used_labs(s),
-                {"trigger": ", ".join(trigger)},
-                (),
-                drafted,
+                labs=_used_labs(s),
+                values={"trigger": ", ".join(trigger)},
+                **base,
             )
         ]
     if decision is Decision.UNKNOWN:
-        indicator = "warning" if iron_drafts else "info"
+        missing = "; ".join(s.iron.missing()) or "results could not be used"
         return [
             Finding(
                 "iron-studies-needed",
-                indicator,
-                orders,
-                names,
-                _used_labs(s),
-                {"missing": "; ".join(s.iron.missing()) or "results could not be used"},
-                (),
-                drafted,
+                "warning" if iron_drafts else "info",
+                labs=_used_labs(s) + s.iron.stale,
+                values={"missing": missing},
+                **base,
             )
         ]
     if iron_drafts and s.order_hook:
-        trigger = ", ".join(lab_phrase(f) for f in _used_labs(s))
+        values = {
+            "trigger": ", ".join(lab_phrase(f) for f in _used_labs(s)),
+            "orders": ", ".join(base["order_names"]),
+        }
         return [
             Finding(
                 "iv-iron-not-indicated",
                 "info",
-                orders,
-                names,
-                _used_labs(s),
-                {"trigger": trigger, "orders": ", ".join(names)},
-                notes,
-                drafted,
+                labs=_used_labs(s),
+                values=values,
+                notes=notes,
+                **base,
             )
         ]
     return []
 
 
-def _ferritin_limit(s: Situation, group: str) -> float | None:
+def _ferritin_limit(s: Situation, group: str) -> float:
     k = s.knowledge
     return {
         "child": k.param("ferritin_pediatric_below"),
@@ -147,7 +153,9 @@ def iron_sucrose_finding(s: Situation) -> list[Finding]:
     """Iron sucrose drafted for a non-ESRD adult: ferric carboxymaltose has the evidence."""
     if not s.order_hook or not s.adult or s.esrd:
         return []
-    sucrose = tuple(m for m in s.drafts if m.ingredient.id == "iron-sucrose")
+    sucrose = tuple(
+        m for m in s.drafts if m.ingredient.id == "iron-sucrose" and s.intent(m) != "other"
+    )
     if not sucrose:
         return []
     names = tuple(m.name for m in sucrose)

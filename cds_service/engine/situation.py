@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from cds_service.engine.facts import ConditionFact, HookInput, MedicationFact, PatientRecord
 from cds_service.engine.iron import IronStatus, iron_status
@@ -77,13 +77,15 @@ def _age_years(birth: object, now: datetime) -> int | None:
 def _recent_infusion(
     knowledge: Knowledge, record: PatientRecord, now: datetime
 ) -> MedicationFact | None:
-    window = timedelta(days=knowledge.param("recent_iv_iron_days"))
+    window = knowledge.param("recent_iv_iron_days")
     given = [m for m in record.administrations if m.status in ("completed", "in-progress")]
     given += [m for m in record.medications if m.status == "completed"]
-    recent = [
+    recent = [  # counted in calendar days, like the freshness window
         m.fact
         for m in classify(knowledge, tuple(given))
-        if m.drug_class == "iron-iv" and m.fact.when and now - window <= m.fact.when <= now
+        if m.drug_class == "iron-iv"
+        and m.fact.when
+        and 0 <= (now.date() - m.fact.when.date()).days <= window
     ]
     return max(recent, key=lambda m: m.when) if recent else None  # type: ignore[arg-type,return-value]
 
