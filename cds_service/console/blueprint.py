@@ -1,0 +1,110 @@
+"""The human-facing pages: the console (``/console``) and the clinical review (``/review``).
+
+Register only when ``CDS_ENABLE_CONSOLE=true``. Every response under these paths carries a
+strict Content-Security-Policy: the pages use no inline script or style, so none is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from cds_service.api import json_response
+from cds_service.config import REPO_ROOT
+from cds_service.console.markdown import render_markdown, safe_url
+from cds_service.console.review import build_review
+from cds_service.console.scenarios import list_scenarios, read_scenario
+
+DEFAULT_FIXTURES_DIR = REPO_ROOT / "fhir_fixtures"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+PAGE_PREFIXES = ("/console", "/review")
+INDICATOR_LABELS = {"info": "Info", "warning": "Warning", "critical": "Critical"}
+
+
+def _runtime() -> Any:
+    return current_app.extensions["rls_cds"]
+
+
+def _is_page_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PAGE_PREFIXES)
+
+
+def _json_file(path: Path) -> Response:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        abort(404)
+    return json_response(payload)
+
+
+def console_blueprint(fixtures_dir: Path = DEFAULT_FIXTURES_DIR) -> Blueprint:
+    """The console and review pages, reading fixture scenarios from ``fixtures_dir``.
+
+    ``app.config["CONSOLE_FIXTURES_DIR"]``, when set, takes the place of ``fixtures_dir``.
+    """
+    default_dir = Path(fixtures_dir)
+
+    def fixtures() -> Path:
+        return Path(current_app.config.get("CONSOLE_FIXTURES_DIR") or default_dir)
+
+    bp = Blueprint(
+        "console",
+        __name__,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/console/static",
+    )
+
+    @bp.after_app_request
+    def security_headers(response: Response) -> Response:
+        # App-wide hook, so that 404s and errors under the page paths get the policy too.
+        if _is_page_path(request.path):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            if response.mimetype == "text/html":
+                response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @bp.get("/console")
+    def console() -> str:
+        runtime = _runtime()
+        return render_template(
+            "console/console.html",
+            version=runtime.knowledge.version,
+            services=list(runtime.services.values()),  # replaced by discovery in the browser
+        )
+
+    @bp.get("/console/scenarios")
+    def scenarios() -> Response:
+        return json_response([s.summary() for s in list_scenarios(fixtures())])
+
+    @bp.get("/console/scenarios/<name>")
+    def scenario_request(name: str) -> Response:
+        scenario = read_scenario(fixtures(), name)
+        if scenario is None:
+            abort(404)
+        return _json_file(scenario.path / "request.json")
+
+    @bp.get("/review")
+    def review() -> str:
+        return render_template(
+            "console/review.html",
+            review=build_review(_runtime(), fixtures()),
+            indicator_labels=INDICATOR_LABELS,
+            markdown=render_markdown,
+            safe_url=safe_url,
+        )
+
+    return bp
