@@ -14,9 +14,11 @@ from cds_service.api import api, json_response
 from cds_service.config import Settings, load_settings
 from cds_service.errors import CdsError
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
+from cds_service.fhir_access import fetcher
 from cds_service.hook_call import FetchMissing
 from cds_service.issued import IssuedCounter
 from cds_service.knowledge import Knowledge, load_knowledge
+from cds_service.observability import init_observability, observe_cards
 from cds_service.registry import Service, load_services
 from cds_service.security import init_auth, init_cors
 
@@ -33,6 +35,7 @@ class Runtime:
     knowledge: Knowledge
     services: dict[str, Service]
     store: FeedbackStore | None = None
+    issued: IssuedCounter | None = None
     fetch_missing: FetchMissing | None = None
     after_cards: Callable[[Iterable[str]], None] = field(default=lambda rule_ids: None)
 
@@ -75,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app. ``config`` overrides settings (Settings field names), e.g. for tests."""
     settings = load_settings(overrides=config)
     runtime = Runtime(settings, load_knowledge(), load_services(settings.hooks_dir))
+    runtime.fetch_missing = fetcher(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -82,9 +86,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_cors(app, settings)
     init_auth(app, settings)
     app.register_blueprint(api)
+    if settings.enable_console:
+        from cds_service.console import console_blueprint
+
+        app.register_blueprint(console_blueprint())
     _init_feedback(app, runtime)
+    init_observability(
+        app, readiness_checks=_readiness_checks(runtime), known_services=list(runtime.services)
+    )
     _register_errors(app)
     return app
+
+
+def _readiness_checks(runtime: Runtime) -> dict[str, Callable[[], bool]]:
+    checks: dict[str, Callable[[], bool]] = {
+        "knowledge": lambda: bool(runtime.knowledge.rules) and bool(runtime.services),
+    }
+    if runtime.store is not None:
+        checks["store"] = runtime.store.ping
+    if runtime.settings.redis_url:
+        from redis import Redis
+
+        client = Redis.from_url(runtime.settings.redis_url, socket_timeout=0.5)
+        checks["replay_cache"] = lambda: bool(client.ping())
+    return checks
 
 
 def _init_feedback(app: Flask, runtime: Runtime) -> None:
@@ -95,6 +120,14 @@ def _init_feedback(app: Flask, runtime: Runtime) -> None:
     store = FeedbackStore(settings.database_url or default_database_url(settings.data_dir))
     store.migrate()
     runtime.store = store
-    runtime.after_cards = IssuedCounter(store)
+    issued = IssuedCounter(store)
+
+    def after_cards(rule_ids: Iterable[str]) -> None:
+        rule_ids = list(rule_ids)
+        observe_cards(rule_ids)
+        issued(rule_ids)
+
+    runtime.issued = issued
+    runtime.after_cards = after_cards
     app.register_blueprint(feedback_blueprint(
         store, lambda: set(runtime.services), lambda: list(runtime.knowledge.rules)))

@@ -72,7 +72,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         print(f"rls-cds evaluate: cannot read {args.file}: {reason}", file=sys.stderr)
         return 2
-    # evaluate must not touch the real feedback store: it gets a scratch one
+    # stdout carries only the response; evaluate must not touch the real feedback store
+    logging.getLogger("cds_service.access").disabled = True
     with tempfile.TemporaryDirectory(prefix="rls-cds-evaluate-") as scratch:
         overrides: dict[str, object] = {
             "require_auth": False,
@@ -98,7 +99,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         )
         body = response.get_json(silent=True)
         runtime = app.extensions["rls_cds"]
-        runtime.after_cards.flush()
+        runtime.issued.flush()
         runtime.store.close()
         if response.status_code != 200:
             issues = (body or {}).get("issue") or [{}]

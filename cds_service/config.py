@@ -62,6 +62,7 @@ class Settings:
     fhir_allow_http: bool = False
     fhir_deadline_s: float = 2.0
     fhir_max_pages: int = 10
+    fhir_max_workers: int = 6
     database_url: str | None = None
     data_dir: Path = REPO_ROOT / "var"
     enable_console: bool = False
@@ -84,10 +85,11 @@ ENV: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CDS_JWT_LEEWAY": ("jwt_leeway_s", lambda n, v: _number(n, v, float)),
     "CDS_JWKS_TIMEOUT": ("jwks_timeout_s", lambda n, v: _number(n, v, float)),
     "CDS_REDIS_URL": ("redis_url", lambda n, v: v or None),
-    "CDS_FHIR_SERVER_ALLOWLIST": ("fhir_allowlist", lambda n, v: _list(v)),
+    "CDS_FHIR_SERVER_ALLOWLIST": ("fhir_allowlist", lambda n, v: _list(v.replace(" ", ","))),
     "CDS_FHIR_ALLOW_HTTP": ("fhir_allow_http", _bool),
-    "CDS_FHIR_DEADLINE": ("fhir_deadline_s", lambda n, v: _number(n, v, float)),
+    "CDS_FHIR_DEADLINE_S": ("fhir_deadline_s", lambda n, v: _number(n, v, float)),
     "CDS_FHIR_MAX_PAGES": ("fhir_max_pages", _number),
+    "CDS_FHIR_MAX_WORKERS": ("fhir_max_workers", _number),
     "CDS_DATABASE_URL": ("database_url", lambda n, v: v or None),
     "CDS_DATA_DIR": ("data_dir", lambda n, v: Path(v)),
     "CDS_ENABLE_CONSOLE": ("enable_console", _bool),

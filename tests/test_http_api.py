@@ -137,8 +137,8 @@ def test_absent_prefetch_key_is_412(client) -> None:
     response = client.post(SERVICE, json=body)
     assert response.status_code == 412
     assert response.get_json() == outcome(
-        "Prefetch is missing ironStudies and this service is not set up to fetch from the FHIR "
-        "server", "incomplete", "prefetch.ironStudies")
+        "prefetch.ironStudies is missing and could not be fetched: no fhirServer in the request "
+        "to fetch prefetch from", "incomplete", "prefetch.ironStudies")
 
 
 def test_operation_outcome_counts_as_absent(client) -> None:

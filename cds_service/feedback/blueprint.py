@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from cds_service.feedback.report import parse_window_bound, report_as_json
 from cds_service.feedback.report_html import render_report_html
 from cds_service.feedback.store import FeedbackStore
 from cds_service.feedback.validation import FeedbackError, validate_feedback
+from cds_service.observability import observe_feedback
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ def feedback_blueprint(
             raise FeedbackError("$", "request body must be valid JSON")
         items = validate_feedback(body)
         stored = store.record(service_id, items, rule_ids())
+        for outcome, count in Counter(item.outcome for item in items).items():
+            observe_feedback(outcome, count)
         return jsonify({"received": len(items), "stored": stored}), 200
 
     @bp.get("/analytics/feedback")

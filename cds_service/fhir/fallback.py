@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExecutor, wait
@@ -14,6 +13,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from .client import FhirAccessPolicy, FhirClient, FhirUnavailable
+from .prefetch import missing_keys
 from .templates import TemplateError, substitute
 
 log = logging.getLogger(__name__)
@@ -41,32 +41,6 @@ def make_session(pool_size: int = 10) -> requests.Session:
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     session.headers["User-Agent"] = "rls-cds-fhir-fallback"
     return session
-
-
-def policy_from_env(env: Mapping[str, str] | None = None) -> FhirAccessPolicy:
-    """FhirAccessPolicy from ``CDS_FHIR_SERVER_ALLOWLIST`` (URL prefixes, comma or space
-    separated; empty = no server), ``CDS_FHIR_ALLOW_HTTP``, ``CDS_FHIR_DEADLINE_S``,
-    ``CDS_FHIR_MAX_PAGES`` and ``CDS_FHIR_MAX_WORKERS``."""
-    env = os.environ if env is None else env
-    raw = env.get("CDS_FHIR_SERVER_ALLOWLIST", "").replace(",", " ")
-    return FhirAccessPolicy(
-        allowlist=tuple(raw.split()),
-        allow_http=env.get("CDS_FHIR_ALLOW_HTTP", "").strip().lower() in ("1", "true", "yes"),
-        deadline_s=float(env.get("CDS_FHIR_DEADLINE_S") or 2.0),
-        max_pages=int(env.get("CDS_FHIR_MAX_PAGES") or 10),
-        max_workers=int(env.get("CDS_FHIR_MAX_WORKERS") or 6),
-    )
-
-
-def is_operation_outcome(value: object) -> bool:
-    """True for a prefetch value that reports an error instead of data ([P3])."""
-    return isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome"
-
-
-def missing_keys(templates: Mapping[str, str], prefetch: Mapping[str, object] | None) -> list[str]:
-    """Template keys the service must fetch itself: absent, or an OperationOutcome (not null)."""
-    prefetch = prefetch or {}
-    return [k for k in templates if k not in prefetch or is_operation_outcome(prefetch[k])]
 
 
 def _access_token(request_body: Mapping) -> str | None:

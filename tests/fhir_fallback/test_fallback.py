@@ -18,9 +18,8 @@ from cds_service.fhir.fallback import (
     fetch_prefetch_sequential,
     fill_missing_prefetch,
     make_session,
-    missing_keys,
-    policy_from_env,
 )
+from cds_service.fhir.prefetch import missing_keys
 
 from .prefetch_templates import TEMPLATES
 
@@ -247,23 +246,3 @@ def test_the_token_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(FhirUnavailable):
         _fill({"conditions": TEMPLATES["conditions"]}, _body(), None)
     assert caplog.records and TOKEN not in caplog.text
-
-
-def test_policy_from_env() -> None:
-    policy = policy_from_env(
-        {
-            "CDS_FHIR_SERVER_ALLOWLIST": "https://a.org/fhir, https://b.org/r4",
-            "CDS_FHIR_ALLOW_HTTP": "true",
-            "CDS_FHIR_DEADLINE_S": "1.5",
-            "CDS_FHIR_MAX_PAGES": "4",
-            "CDS_FHIR_MAX_WORKERS": "3",
-        }
-    )
-    assert policy == FhirAccessPolicy(
-        allowlist=("https://a.org/fhir", "https://b.org/r4"),
-        allow_http=True,
-        deadline_s=1.5,
-        max_pages=4,
-        max_workers=3,
-    )
-    assert policy_from_env({}) == FhirAccessPolicy(allowlist=())
