@@ -8,6 +8,7 @@ through Flask's test client (body parsing and response writing included).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import cProfile
 import io
 import json
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,13 @@ from bench.requests import NOW, SERVICE_OF_HOOK, encoded
 REPO = Path(__file__).resolve().parent.parent
 _DATA_DIR = tempfile.mkdtemp(prefix="rls-cds-bench-data-")
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Send what the service prints (its JSON access lines go to stdout) to /dev/null."""
+    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+        yield
 
 
 def make_app(json_name: str = "stdlib") -> Any:
