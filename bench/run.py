@@ -403,12 +403,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ]
     if unknown:
         parser.error(f"unknown server or JSON library: {unknown}")
-    if "orjson" in args.json:
+    if "orjson" in args.json and not args.no_load:
         try:
             import orjson  # noqa: F401
         except ImportError:
             parser.error("orjson is not installed (pip install orjson) - or pass --json stdlib")
-    if "granian" in args.servers:
+    if any(s.startswith("granian") for s in args.servers) and not args.no_load:
         try:
             import granian  # noqa: F401
         except ImportError:
