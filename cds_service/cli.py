@@ -64,7 +64,6 @@ def _parse_now(text: str | None) -> datetime | None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     """Run one CDS request through the HTTP app (the same code path) and print the response."""
-    from cds_service import create_app
 
     try:
         raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
@@ -73,7 +72,17 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"rls-cds evaluate: cannot read {args.file}: {reason}", file=sys.stderr)
         return 2
     # stdout carries only the response; evaluate must not touch the real feedback store
-    logging.getLogger("cds_service.access").disabled = True
+    access_log = logging.getLogger("cds_service.access")
+    access_log.disabled = True
+    try:
+        return _evaluate_quietly(args, raw)
+    finally:
+        access_log.disabled = False
+
+
+def _evaluate_quietly(args: argparse.Namespace, raw: str) -> int:
+    from cds_service import create_app
+
     with tempfile.TemporaryDirectory(prefix="rls-cds-evaluate-") as scratch:
         overrides: dict[str, object] = {
             "require_auth": False,

@@ -7,7 +7,6 @@ rules read that are not valid FHIR R4 are skipped and named, never allowed to si
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from cds_service.engine.facts import (
@@ -18,9 +17,10 @@ from cds_service.engine.facts import (
     PatientRecord,
     UnusableLab,
 )
+from cds_service.engine.medications import ingredient_of
 from cds_service.fhir.concepts import concept_of, first_code
 from cds_service.fhir.dates import parse_fhir_date
-from cds_service.fhir.labs import analyte_of, lab_fact
+from cds_service.fhir.lab_selection import select_labs
 from cds_service.fhir.medications import medication_fact
 from cds_service.fhir.resources import (
     ResourceIndex,
@@ -34,15 +34,6 @@ from cds_service.knowledge import Knowledge
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 MEDICATION_STATUSES = {"active", "on-hold", "completed", "stopped"}
-PANEL = {"iron", "tibc", "uibc"}
-NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-def _panel_complete(usable: list[LabFact], latest: LabFact) -> bool:
-    """Whether ``latest``'s day now has a valid iron and a valid TIBC or UIBC."""
-    day = latest.effective.date()
-    found = {f.analyte for f in usable if f.analyte in PANEL and f.effective.date() == day}
-    return "iron" in found and bool(found & {"tibc", "uibc"})
 ADMINISTRATION_STATUSES = {"completed", "in-progress"}
 
 
@@ -50,9 +41,13 @@ class _Reader:
     def __init__(self, knowledge: Knowledge, patient_id: str, index: ResourceIndex) -> None:
         self.knowledge, self.patient_id, self.index = knowledge, patient_id, index
         self.skipped: list[str] = []
+        self.own_ref = f"Patient/{patient_id}"
 
     def mine(self, resource: Mapping[str, Any], field: str = "subject") -> bool:
-        return refers_to(resource.get(field), "Patient", self.patient_id)
+        reference = resource.get(field)
+        if isinstance(reference, dict) and reference.get("reference") == self.own_ref:
+            return True  # the common case, without parsing the reference
+        return refers_to(reference, "Patient", self.patient_id)
 
     def valid(self, resource: Mapping[str, Any]) -> bool:
         reason = invalid_reason(resource)
@@ -73,8 +68,16 @@ class _Reader:
 
     def conditions(self) -> tuple[ConditionFact, ...]:
         facts = []
+        concepts = self.knowledge.conditions.values()
         for resource in self.of_type("Condition"):
-            if not self.mine(resource) or not self.valid(resource):
+            if not self.mine(resource):
+                continue
+            code = resource.get("code")
+            concept = concept_of(self.knowledge, code)
+            readable = isinstance(code, dict)
+            if readable and not any(c.matches(concept.codings, concept.text) for c in concepts):
+                continue  # a condition no rule reads is neither validated nor kept
+            if not self.valid(resource):
                 continue
             clinical = first_code(resource.get("clinicalStatus"))
             verification = first_code(resource.get("verificationStatus"))
@@ -83,65 +86,21 @@ class _Reader:
                 if clinical is not None
                 else not any(k.startswith("abatement") for k in resource)
             ) and verification not in EXCLUDED_VERIFICATION
-            facts.append(
-                ConditionFact(
-                    label(resource), concept_of(self.knowledge, resource.get("code")), active
-                )
-            )
+            facts.append(ConditionFact(label(resource), concept, active))
         return tuple(facts)
 
-    def lab_candidates(self) -> list[tuple[LabFact | UnusableLab, dict[str, Any]]]:
-        """Every iron-status result of this patient with a usable status, newest first."""
-        out = []
-        for resource in self.of_type("Observation"):
-            analyte = analyte_of(self.knowledge, resource)
-            if analyte is None or not self.mine(resource):
-                continue
-            status = resource.get("status")
-            if isinstance(status, str) and status not in self.knowledge.usable_lab_statuses:
-                continue  # preliminary, cancelled, entered-in-error...: never cited
-            out.append((lab_fact(self.knowledge, resource, analyte, label(resource)), resource))
-        out.sort(key=lambda pair: pair[0].effective or NEVER, reverse=True)
-        return out
-
     def labs(self) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...]]:
-        """The results the rules can use, validating only those (newest first until one fits).
-
-        Per analyte only the newest valid result can matter, and for a computed TSAT only the
-        newest day with a valid iron and a valid TIBC or UIBC: a 10,000-result history costs a
-        handful of validations, not 10,000.
-        """
-        usable: list[LabFact] = []
-        unusable: list[UnusableLab] = []
-        done: set[str] = set()
-        panel_day = None
-        for fact, resource in self.lab_candidates():
-            if isinstance(fact, UnusableLab):
-                if fact.analyte not in done:
-                    unusable.append(fact)
-                continue
-            if fact.analyte in PANEL:
-                if panel_day is not None and fact.effective.date() != panel_day:
-                    continue
-            elif fact.analyte in done:
-                continue
-            if not self.valid(resource):
-                continue
-            usable.append(fact)
-            done.add(fact.analyte)
-            if fact.analyte in PANEL and panel_day is None and _panel_complete(usable, fact):
-                panel_day = fact.effective.date()
-        return tuple(usable), tuple(unusable)
+        return select_labs(self.knowledge, self.of_type("Observation"), self.mine, self.valid)
 
     def medications(self, rtype: str, statuses: set[str], field: str) -> tuple[MedicationFact, ...]:
         facts = []
         for resource in self.of_type(rtype):
-            if (
-                resource.get("status") in statuses
-                and self.mine(resource, field)
-                and self.valid(resource)
-            ):
-                facts.append(medication_fact(self.knowledge, resource, self.index))
+            if resource.get("status") not in statuses or not self.mine(resource, field):
+                continue
+            fact = medication_fact(self.knowledge, resource, self.index)
+            # a drug no rule reads (lisinopril...) is neither validated nor kept
+            if ingredient_of(self.knowledge, fact.concept) and self.valid(resource):
+                facts.append(fact)
         return tuple(facts)
 
 
