@@ -1,0 +1,1 @@
+"""Hostile-input tests: the OpenAPI description, schemathesis fuzzing, mutated FHIR, log hygiene."""
