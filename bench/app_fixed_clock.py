@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bench.jsonlib import use_in_service
 from bench.requests import NOW
-from cds_service import create_app
+from cds_service.app import create_app, tune_gc
 
 app = create_app({"require_auth": False, "clock": lambda: NOW})
+tune_gc()  # as cds_service.wsgi does for the production server
 JSON = use_in_service()
