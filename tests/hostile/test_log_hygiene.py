@@ -95,19 +95,26 @@ def hygiene_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 
 @pytest.fixture
 def everything_logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """caplog at DEBUG on the root and on every logger that does not propagate."""
+    """What CDS_LOG_LEVEL=DEBUG gives (wsgi.py: the root at DEBUG), with the service's own
+    loggers at DEBUG too; loggers that do not propagate (the access log) get caplog's handler.
+    Libraries keep their own levels, as in production (SQLAlchemy stays at WARNING)."""
     caplog.set_level(logging.DEBUG)
-    hooked = []
-    for logger in list(logging.Logger.manager.loggerDict.values()):
-        if isinstance(logger, logging.Logger) and not logger.propagate:
-            logger.addHandler(caplog.handler)
-            hooked.append((logger, logger.level))
+    levels, hooked = [], []
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        if name.startswith("cds_service") and logger.level != logging.NOTSET:
+            levels.append((logger, logger.level))
             logger.setLevel(logging.DEBUG)
+        if not logger.propagate:
+            logger.addHandler(caplog.handler)
+            hooked.append(logger)
     try:
         yield caplog
     finally:
-        for logger, level in hooked:
+        for logger in hooked:
             logger.removeHandler(caplog.handler)
+        for logger, level in levels:
             logger.setLevel(level)
 
 
@@ -197,3 +204,11 @@ def test_bearer_token_is_not_logged(tmp_path_factory: pytest.TempPathFactory,
                         *(repr(r.args) for r in everything_logged.records)])
     leaked = [s for s in (*SECRETS, header, claims) if s in logged]
     assert not leaked, f"{leaked} appear in the logs: {logged[:2000]}"
+
+
+def test_capture_sees_debug_records(hygiene_app: Flask, everything_logged: Any) -> None:
+    """The capture above is not vacuous: DEBUG records of the service reach it."""
+    logging.getLogger("cds_service.fhir.fallback").debug("probe %s", "debug-visible")
+    logging.getLogger("cds_service.access").debug("probe %s", "access-visible")
+    assert "debug-visible" in everything_logged.text
+    assert "access-visible" in everything_logged.text
