@@ -8,6 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -15,11 +16,22 @@ from cds_service.errors import BadRequest
 from cds_service.fhir.resources import iter_resources, label
 
 
+def _schema(name: str) -> dict[str, Any]:
+    text = resources.files("cds_service.schemas").joinpath(f"{name}.schema.json").read_text()
+    return json.loads(text)
+
+
 @cache
 def validator(name: str) -> Draft202012Validator:
-    """A compiled validator for ``schemas/<name>.schema.json`` (built once per process)."""
-    text = resources.files("cds_service.schemas").joinpath(f"{name}.schema.json").read_text()
-    return Draft202012Validator(json.loads(text), format_checker=None)
+    """The reference validator for ``schemas/<name>.schema.json``: precise error messages."""
+    return Draft202012Validator(_schema(name), format_checker=None)
+
+
+@cache
+def fast_validator(name: str) -> Any:
+    """The same schema compiled by jsonschema-rs: a yes/no answer in microseconds, so the
+    reference validator (about 0.3 ms a request) only runs to explain a rejection."""
+    return jsonschema_rs.validator_for(_schema(name))
 
 
 def _path(error: ValidationError) -> str:
@@ -39,7 +51,8 @@ def check_request(body: object, service_hook: str) -> Mapping[str, Any]:
     """The request body if it is a valid CDS Hooks request for ``service_hook``; else BadRequest."""
     if not isinstance(body, Mapping):
         raise BadRequest("The request body must be a JSON object")
-    error = best_match(validator("cds-request").iter_errors(body))
+    fast_ok = fast_validator("cds-request").is_valid(body)
+    error = None if fast_ok else best_match(validator("cds-request").iter_errors(body))
     if error is not None:
         path = _path(error)
         bare = error.validator in ("required", "dependentRequired") or path == "(request)"

@@ -15,9 +15,13 @@ from cds_service.knowledge import Knowledge
 def analyte_of(knowledge: Knowledge, observation: Mapping[str, Any]) -> str | None:
     """The analyte an Observation reports, from any of its LOINC codings."""
     code = observation.get("code")
-    for coding in (code.get("coding") or ()) if isinstance(code, Mapping) else ():
-        if isinstance(coding, Mapping) and knowledge.system_name(coding.get("system")) == "loinc":
-            analyte = knowledge.analyte_by_loinc.get(str(coding.get("code")))
+    codings = code.get("coding") if isinstance(code, dict) else None
+    if not isinstance(codings, list):
+        return None
+    by_coding = knowledge.analyte_by_coding
+    for coding in codings:
+        if isinstance(coding, dict):
+            analyte = by_coding.get((coding.get("system"), coding.get("code")))
             if analyte:
                 return analyte
     return None
@@ -39,12 +43,19 @@ def effective_time(observation: Mapping[str, Any]) -> datetime | None:
 
 def _raw_value(observation: Mapping[str, Any]) -> tuple[str, float, str | None, str] | None:
     quantity = observation.get("valueQuantity")
-    if isinstance(quantity, Mapping) and isinstance(quantity.get("value"), int | float):
+    if (
+        isinstance(quantity, Mapping)
+        and isinstance(quantity.get("value"), int | float)
+        and not isinstance(quantity["value"], bool)
+    ):
         ucum = quantity.get("system") == "http://unitsofmeasure.org"
         unit = quantity.get("code") if ucum and quantity.get("code") else quantity.get("unit")
         shown_unit = quantity.get("unit") or unit or ""
         shown = f"{quantity.get('comparator', '')}{quantity['value']} {shown_unit}"
-        return quantity.get("comparator") or "", float(quantity["value"]), unit, shown.strip()
+        comparator = quantity.get("comparator") or ""
+        if comparator not in ("", "<", "<=", ">", ">="):
+            return None  # not a FHIR comparator: no value we could trust
+        return comparator, float(quantity["value"]), unit, shown.strip()
     text = observation.get("valueString")
     if isinstance(text, str):
         parsed = parse_value_string(text)

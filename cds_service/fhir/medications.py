@@ -8,7 +8,7 @@ from typing import Any
 from cds_service.engine.facts import Concept, MedicationFact
 from cds_service.fhir.concepts import concept_of
 from cds_service.fhir.dates import parse_fhir_datetime
-from cds_service.fhir.resources import ResourceIndex, label
+from cds_service.fhir.resources import ResourceIndex, as_list, label
 from cds_service.knowledge import Knowledge
 
 
@@ -23,7 +23,7 @@ def medication_concept(
     parts: list[object] = []
     if isinstance(medication, Mapping):
         parts.append(medication.get("code"))
-        for ingredient in medication.get("ingredient") or ():
+        for ingredient in as_list(medication.get("ingredient")):
             if isinstance(ingredient, Mapping):
                 parts.append(ingredient.get("itemCodeableConcept"))
     reference = resource.get("medicationReference")
@@ -35,8 +35,8 @@ def medication_concept(
 def _reasons(
     knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
 ) -> tuple[tuple[Concept, ...], bool]:
-    concepts = [concept_of(knowledge, cc) for cc in resource.get("reasonCode") or ()]
-    for reference in resource.get("reasonReference") or ():
+    concepts = [concept_of(knowledge, cc) for cc in as_list(resource.get("reasonCode"))]
+    for reference in as_list(resource.get("reasonReference")):
         target = index.resolve(reference, container=resource)
         if isinstance(target, Mapping) and target.get("resourceType") == "Condition":
             concepts.append(concept_of(knowledge, target.get("code")))
@@ -48,8 +48,8 @@ def _reasons(
 
 def _route_text(resource: Mapping[str, Any]) -> str:
     dosage = resource.get("dosage")
-    texts = [dosage.get("text", "")] if isinstance(dosage, Mapping) else []
-    for instruction in resource.get("dosageInstruction") or ():
+    texts = [str(dosage.get("text", ""))] if isinstance(dosage, Mapping) else []
+    for instruction in as_list(resource.get("dosageInstruction")):
         if isinstance(instruction, Mapping):
             texts.append(str(instruction.get("text", "")))
     return " ".join(t for t in texts if t)

@@ -8,14 +8,17 @@ from typing import Any
 
 def is_operation_outcome(value: object) -> bool:
     """An OperationOutcome in place of data, alone or as a Bundle's only kind of entry."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):  # JSON objects arrive as dicts; abc checks cost here
         return False
     if value.get("resourceType") == "OperationOutcome":
         return True
     if value.get("resourceType") == "Bundle":
-        entries = [e.get("resource") for e in value.get("entry") or () if isinstance(e, Mapping)]
-        return bool(entries) and all(
-            isinstance(r, Mapping) and r.get("resourceType") == "OperationOutcome" for r in entries
+        entries = value.get("entry")
+        return isinstance(entries, list) and bool(entries) and all(  # stops at the first datum
+            isinstance(e, dict)
+            and isinstance(e.get("resource"), dict)
+            and e["resource"].get("resourceType") == "OperationOutcome"
+            for e in entries
         )
     return False
 

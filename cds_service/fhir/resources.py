@@ -58,6 +58,11 @@ def _invalid_reason_of(raw: bytes) -> str | None:
     return None
 
 
+def as_list(value: object) -> list[Any]:
+    """A FHIR array as sent, or [] when the field is absent or not an array (unvalidated JSON)."""
+    return value if isinstance(value, list) else []
+
+
 def label(resource: Mapping[str, Any]) -> str:
     """'Observation/abc' (or 'Observation/(no id)') for messages and card details."""
     return f"{resource.get('resourceType', 'Resource')}/{resource.get('id') or '(no id)'}"
@@ -65,7 +70,7 @@ def label(resource: Mapping[str, Any]) -> str:
 
 def refers_to(reference: object, resource_type: str, resource_id: str) -> bool:
     """Whether a FHIR reference object or string points at ``resource_type/resource_id``."""
-    if isinstance(reference, Mapping):
+    if isinstance(reference, dict):
         reference = reference.get("reference")
     if not isinstance(reference, str):
         return False
@@ -87,11 +92,12 @@ def ref_key(reference: object) -> str | None:
 
 def iter_resources(value: object) -> Iterable[dict[str, Any]]:
     """The resources inside one prefetch value: a Bundle's entries, or the resource itself."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return
     if value.get("resourceType") == "Bundle":
-        for entry in value.get("entry") or ():
-            if isinstance(entry, Mapping) and isinstance(entry.get("resource"), Mapping):
+        entries = value.get("entry")
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                 yield entry["resource"]
     elif isinstance(value.get("resourceType"), str):
         yield value  # type: ignore[misc]
@@ -125,7 +131,7 @@ class ResourceIndex:
         if key is None:
             return None
         if key.startswith("#"):
-            for contained in (container or {}).get("contained") or ():
+            for contained in as_list((container or {}).get("contained")):
                 if isinstance(contained, Mapping) and contained.get("id") == key[1:]:
                     return contained
             return None

@@ -12,7 +12,7 @@ _COMPARATORS = {"≤": "<=", "≥": ">="}
 
 def normalise_unit(unit: str | None) -> str:
     """Fold the common spellings of one unit onto one key: 'µg/L', 'mcg/L', 'ug/l' -> 'ug/l'."""
-    if not unit:
+    if not isinstance(unit, str) or not unit:
         return ""
     text = unit.strip().lower().replace(" ", "")
     text = text.replace("µ", "u").replace("μ", "u").replace("mcg", "ug")

@@ -72,6 +72,7 @@ class Knowledge:
     conditions: dict[str, ConceptSet]
     analytes: dict[str, Analyte]
     analyte_by_loinc: dict[str, str]
+    analyte_by_coding: dict[tuple[object, object], str]  # (system URI, code) -> analyte
     usable_lab_statuses: frozenset[str]
     ingredients: tuple[Ingredient, ...]
     classes: dict[str, dict[str, Any]]
@@ -143,6 +144,9 @@ def load_knowledge() -> Knowledge:
         conditions={cid: _concept(cid, spec) for cid, spec in vs["conditions"].items()},
         analytes=analytes,
         analyte_by_loinc=by_loinc,
+        analyte_by_coding={
+            (uri, code): aid for code, aid in by_loinc.items() for uri in vs["systems"]["loinc"]
+        },
         usable_lab_statuses=frozenset(vs["usable_lab_statuses"]),
         ingredients=tuple(_ingredient(spec) for spec in meds["ingredients"]),
         classes=meds["classes"],
