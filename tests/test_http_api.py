@@ -208,3 +208,16 @@ def test_missing_definition_refuses_to_start(tmp_path) -> None:
 
 def test_pramipexole_fixture_constant_is_untouched() -> None:
     assert PRAMIPEXOLE["id"] == "draft-1"
+
+
+def test_two_drafts_of_one_drug_are_both_removed_by_the_suggestion(client) -> None:
+    second = dict(PRAMIPEXOLE, id="draft-2")
+    body = request("order-sign", drafts=[PRAMIPEXOLE, second], observations=[
+        observation("f", "2276-4", 150, "ng/mL"), observation("t", "2502-3", 30, "%")])
+    cards = client.post("/cds-services/rls-order-sign", json=body).get_json()["cards"]
+    agonist = [c for c in cards if c["source"]["topic"]["code"] == "dopamine-agonist-against"]
+    assert len(agonist) == 1
+    assert agonist[0]["summary"].startswith("Pramipexole for RLS")
+    for suggestion in agonist[0]["suggestions"]:
+        deleted = [a["resourceId"] for a in suggestion["actions"] if a["type"] == "delete"]
+        assert deleted == ["MedicationRequest/draft-1", "MedicationRequest/draft-2"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cds_service.engine.findings import Finding, Note
+from cds_service.engine.findings import Finding, Note, order_finding
 from cds_service.engine.medications import ClassifiedMedication
 from cds_service.engine.situation import Situation
 
@@ -25,22 +25,14 @@ def _finding(
     meds = tuple(m for m in meds if s.intent(m) != "other")
     if not meds:
         return None
-    names = tuple(dict.fromkeys(m.name for m in meds))
     indicator = indicator or s.knowledge.rules[rule_id]["indicator"]
     notes: tuple[Note, ...] = ()
     competing = [s.competing(m) for m in meds]
     if all(competing):
         indicator = "info"
         notes = (Note("competing-indication", {"condition": str(competing[0])}),)
-    return Finding(
-        rule_id,
-        indicator,
-        tuple(m.fact for m in meds),
-        names,
-        values={"orders": ", ".join(names)},
-        notes=notes,
-        drafted_classes=frozenset(m.drug_class for m in s.all_drafts),
-    )
+    drafted = frozenset(m.drug_class for m in s.all_drafts)
+    return order_finding(rule_id, indicator, meds, notes, drafted)
 
 
 def against_findings(s: Situation) -> list[Finding]:
@@ -51,16 +43,7 @@ def against_findings(s: Situation) -> list[Finding]:
     # Decision 7: only for RLS or with no stated reason; no downgrade logic applies.
     agents = tuple(m for m in s.drafted("not-recommended") if s.intent(m) in ("rls", "unstated"))
     if agents:
-        names = tuple(dict.fromkeys(m.name for m in agents))
-        found.append(
-            Finding(
-                "not-recommended-agent",
-                "info",
-                tuple(m.fact for m in agents),
-                names,
-                values={"orders": ", ".join(names)},
-            )
-        )
+        found.append(order_finding("not-recommended-agent", "info", agents))
     return [f for f in found if f is not None]
 
 
@@ -93,17 +76,7 @@ def alpha2delta_finding(
             return []
         about = opioids
     notes = (Note("esrd-renal-dosing"),) if s.esrd else ()
-    names = tuple(dict.fromkeys(m.name for m in about))
-    return [
-        Finding(
-            "alpha2delta-first-line",
-            "info",
-            tuple(m.fact for m in about),
-            names,
-            values={"orders": ", ".join(names)},
-            notes=notes,
-        )
-    ]
+    return [order_finding("alpha2delta-first-line", "info", about, notes)]
 
 
 def opioid_finding(s: Situation) -> list[Finding]:
@@ -116,13 +89,4 @@ def opioid_finding(s: Situation) -> list[Finding]:
     )
     if not (on_a2d and opioids):
         return []
-    names = tuple(dict.fromkeys(m.name for m in opioids))
-    return [
-        Finding(
-            "opioid-refractory-option",
-            "info",
-            tuple(m.fact for m in opioids),
-            names,
-            values={"orders": ", ".join(names)},
-        )
-    ]
+    return [order_finding("opioid-refractory-option", "info", opioids)]

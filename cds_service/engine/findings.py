@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cds_service.engine.facts import LabFact, MedicationFact
+from cds_service.engine.medications import ClassifiedMedication
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,23 @@ class Finding:
     values: dict[str, str] = field(default_factory=dict)  # summary template values
     notes: tuple[Note, ...] = ()
     drafted_classes: frozenset[str] = frozenset()  # so suggestions can skip what is drafted
+
+
+def order_finding(
+    rule_id: str,
+    indicator: str,
+    meds: tuple[ClassifiedMedication, ...],
+    notes: tuple[Note, ...] = (),
+    drafted_classes: frozenset[str] = frozenset(),
+) -> Finding:
+    """A finding about some orders: one card naming each drug once."""
+    names = tuple(dict.fromkeys(m.name for m in meds))
+    return Finding(
+        rule_id,
+        indicator,
+        tuple(m.fact for m in meds),
+        tuple(m.name for m in meds),
+        values={"orders": ", ".join(names)},
+        notes=notes,
+        drafted_classes=drafted_classes,
+    )

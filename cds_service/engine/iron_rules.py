@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cds_service.engine.findings import Finding, Note
+from cds_service.engine.findings import Finding, Note, order_finding
 from cds_service.engine.format import lab_phrase, lab_value
 from cds_service.engine.iron import Decision, below, combine_all, combine_any
 from cds_service.engine.medications import ClassifiedMedication, ingredient_of
@@ -153,18 +153,5 @@ def iron_sucrose_finding(s: Situation) -> list[Finding]:
     """Iron sucrose drafted for a non-ESRD adult: ferric carboxymaltose has the evidence."""
     if not s.order_hook or not s.adult or s.esrd:
         return []
-    sucrose = tuple(
-        m for m in s.drafts if m.ingredient.id == "iron-sucrose" and s.intent(m) != "other"
-    )
-    if not sucrose:
-        return []
-    names = tuple(m.name for m in sucrose)
-    return [
-        Finding(
-            "iron-sucrose-not-preferred",
-            "info",
-            tuple(m.fact for m in sucrose),
-            names,
-            values={"orders": ", ".join(names)},
-        )
-    ]
+    sucrose = tuple(m for m in _iron_drafts(s) if m.ingredient.id == "iron-sucrose")
+    return [order_finding("iron-sucrose-not-preferred", "info", sucrose)] if sucrose else []
