@@ -89,7 +89,12 @@ _MULTIPROC_DIR, _MULTIPROC_DIR_IS_OURS = _prepare_multiproc_dir()
 
 bind = [f"{os.environ.get('CDS_HOST', '127.0.0.1')}:{_env_int('CDS_PORT', 8080, minimum=1)}"]
 workers = _env_int("CDS_WORKERS", 0) or default_workers(effective_cpu_count())
-worker_class = "gthread"
+# Chosen by measurement (README "Performance"): sync workers cost the least CPU per request.
+# CDS_WORKER_CLASS=gthread suits deployments where many requests need the FHIR fallback, whose
+# fetches (up to CDS_FHIR_DEADLINE_S) would otherwise hold a sync worker.
+worker_class = os.environ.get("CDS_WORKER_CLASS", "sync").strip() or "sync"
+if worker_class not in ("sync", "gthread"):
+    raise SystemExit(f"CDS_WORKER_CLASS must be sync or gthread, got {worker_class!r}")
 threads = _env_int("CDS_THREADS", 4, minimum=1)
 timeout = _env_int("CDS_TIMEOUT", 30, minimum=1)
 graceful_timeout = _env_int("CDS_GRACEFUL_TIMEOUT", 30)

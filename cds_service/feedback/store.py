@@ -21,6 +21,8 @@ from cds_service.feedback.validation import FeedbackItem
 MIGRATIONS = Path(__file__).with_name("migrations")
 _CHUNK = 200
 _LOCK_ID = 0x7F5EEDBA  # pg advisory lock serialising migrations across processes
+# The newest file in migrations/versions; tests check the two agree.
+HEAD_REVISION = "0001"
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -71,7 +73,13 @@ class FeedbackStore:
         self.close()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (safe to run from several processes)."""
+        """Bring the schema to the newest Alembic revision (safe to run from several processes).
+
+        A store already at the newest revision is recognised with one query, without importing
+        Alembic (about 0.3 s of every worker's start-up otherwise).
+        """
+        if self._revision() == HEAD_REVISION:
+            return
         from alembic import command
         from alembic.config import Config
 
@@ -82,6 +90,13 @@ class FeedbackStore:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def _revision(self) -> str | None:
+        try:
+            with self._engine.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            return None  # no version table yet: a new database
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""

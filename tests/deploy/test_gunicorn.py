@@ -62,7 +62,7 @@ def conf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType:
 def test_defaults(tmp_path: Path) -> None:
     settings = load_settings({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
     assert settings["bind"] == ["127.0.0.1:8080"]
-    assert settings["worker_class"] == "gthread"
+    assert settings["worker_class"] == "sync"
     assert settings["graceful_timeout"] == 30
     assert settings["timeout"] == 30
     assert settings["keepalive"] == 5
@@ -84,8 +84,10 @@ def test_environment_overrides(tmp_path: Path) -> None:
             "CDS_GRACEFUL_TIMEOUT": "12",
             "CDS_KEEPALIVE": "75",
             "CDS_MAX_REQUESTS": "1000",
+            "CDS_WORKER_CLASS": "gthread",
         }
     )
+    assert settings["worker_class"] == "gthread"
     assert settings["bind"] == ["0.0.0.0:9000"]
     assert (settings["workers"], settings["threads"], settings["timeout"]) == (7, 2, 60)
     assert (settings["graceful_timeout"], settings["keepalive"]) == (12, 75)

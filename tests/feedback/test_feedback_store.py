@@ -164,3 +164,14 @@ def test_top_lists_are_capped_at_five(store: FeedbackStore) -> None:
     report = _by_rule(store.report())[R1]
     assert [r.code for r in report.top_reasons] == ["c7", "c6", "c5", "c4", "c3"]
     assert [c for c, _ in report.top_comments] == [f"comment {n}" for n in (7, 6, 5, 4, 3)]
+
+
+def test_head_revision_constant_matches_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from cds_service.feedback.store import HEAD_REVISION, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
