@@ -142,9 +142,10 @@ def _requests() -> Iterator[Any]:
                 "has it logged; log it only when it is a UUID")))
         yield _call(f"{hook} 400 wrong patient", path,
                     _request(hook, context={**_request(hook)["context"], "patientId": "other"}))
-        bad_code = _request(hook)
-        bad_code["prefetch"]["ironStudies"]["entry"][0]["resource"]["code"] = {"coding": 5}
-        yield _call(f"{hook} 500 (finding H2)", path, bad_code)
+        bad_code = _request(hook)  # a crash (while H3 is open): the 500 path logs nothing either
+        bad_code["prefetch"]["ironStudies"]["entry"][0]["resource"]["code"] = {
+            "coding": [{"system": [PATIENT_ID], "code": "2276-4"}]}
+        yield _call(f"{hook} 500 (finding H3)", path, bad_code)
         yield _call(f"{hook} 415", path, to_json_text(_request(hook)),
                     {"Content-Type": "text/plain"})
     yield _call("feedback", "/cds-services/rls-patient-view/feedback",
