@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
 from cds_service.hook_call import call_service
 
 api = Blueprint("cds", __name__)
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -52,8 +54,9 @@ def service_call(service_id: str) -> Response:
         raise NotFound(f"No CDS service with id {service_id!r}; see GET /cds-services")
     body = read_json_body()
     g.cds_log = {"service": service_id, "hook": service.hook}
-    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
-        g.cds_log["hookInstance"] = body["hookInstance"][:64]
+    instance = body.get("hookInstance") if isinstance(body, dict) else None
+    if isinstance(instance, str) and UUID.fullmatch(instance):  # never log an arbitrary string
+        g.cds_log["hookInstance"] = instance
     outcome = call_service(
         runtime.knowledge, runtime.settings, service, body, runtime.fetch_missing
     )

@@ -110,5 +110,5 @@ def load_settings(
     for key, value in (overrides or {}).items():
         if key not in known:
             raise ConfigurationError(f"unknown setting {key!r}")
-        values[key] = value
+        values[key] = Path(value) if key in ("hooks_dir", "data_dir") else value
     return replace(Settings(), **values)

@@ -221,3 +221,22 @@ def test_two_drafts_of_one_drug_are_both_removed_by_the_suggestion(client) -> No
     for suggestion in agonist[0]["suggestions"]:
         deleted = [a["resourceId"] for a in suggestion["actions"] if a["type"] == "delete"]
         assert deleted == ["MedicationRequest/draft-1", "MedicationRequest/draft-2"]
+
+
+def test_negative_lab_value_is_unusable_not_advice(client) -> None:
+    body = request("patient-view", observations=[observation("f", "2276-4", -5, "ng/mL"),
+                                                 observation("t", "2502-3", 30, "%")])
+    cards = client.post("/cds-services/rls-patient-view", json=body).get_json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["iron-studies-needed"]
+    assert "Observation/f (negative value)" in cards[0]["detail"]
+    assert "-5 ng/mL" not in cards[0]["summary"]
+
+
+def test_value_string_with_comparator(client) -> None:
+    ferritin = observation("f", "2276-4", 0, "ng/mL")
+    del ferritin["valueQuantity"]
+    ferritin["valueString"] = "<10 ng/mL"
+    body = request("patient-view", observations=[ferritin])
+    cards = client.post("/cds-services/rls-patient-view", json=body).get_json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["iv-iron-indicated"]
+    assert "**<10 ng/mL**" in cards[0]["detail"]

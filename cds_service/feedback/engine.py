@@ -22,7 +22,8 @@ def sqlite_engine(url: URL) -> Engine:
         raise ValueError("SQLite feedback storage needs a database file path")
     Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
-    engine = create_engine(url, connect_args=connect_args)
+    # hide_parameters: bound values (override comments) never reach SQLAlchemy's logs
+    engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

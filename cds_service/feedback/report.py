@@ -47,7 +47,10 @@ def parse_window_bound(text: str) -> datetime:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the range: a bad bound, not a crash
+        raise ValueError(f"{text!r} is out of range") from None
 
 
 def _iso(moment: datetime) -> str:

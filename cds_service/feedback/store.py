@@ -56,7 +56,7 @@ class FeedbackStore:
             self._engine = sqlite_engine(url)
             self._insert = sqlite.insert
         elif backend == "postgresql":
-            self._engine = create_engine(url, pool_pre_ping=True)
+            self._engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
             self._insert = postgresql.insert
         else:
             raise ValueError(f"unsupported feedback database backend: {backend!r}")

@@ -71,10 +71,9 @@ def parse_rfc3339(value: object, field: str) -> datetime:
     micro = "." + (fraction + "000000")[:6] if fraction else ""
     offset = "+00:00" if offset in ("Z", "z") else offset
     try:
-        parsed = datetime.fromisoformat(f"{day}T{time}{micro}{offset}")
-    except ValueError:
+        return datetime.fromisoformat(f"{day}T{time}{micro}{offset}").astimezone(UTC)
+    except (ValueError, OverflowError):
         raise FeedbackError(field, "is not a valid date and time") from None
-    return parsed.astimezone(UTC)
 
 
 def _item(raw: Any, path: str) -> FeedbackItem:

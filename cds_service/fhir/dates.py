@@ -18,11 +18,11 @@ def parse_fhir_datetime(value: object) -> datetime | None:
         if len(text) == 10:
             return datetime.fromisoformat(text).replace(tzinfo=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted past the range
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def parse_fhir_date(value: object) -> date | None:

@@ -95,7 +95,10 @@ class _Reader:
     def medications(self, rtype: str, statuses: set[str], field: str) -> tuple[MedicationFact, ...]:
         facts = []
         for resource in self.of_type(rtype):
-            if resource.get("status") not in statuses or not self.mine(resource, field):
+            status = resource.get("status")
+            if not isinstance(status, str) or status not in statuses:
+                continue
+            if not self.mine(resource, field):
                 continue
             fact = medication_fact(self.knowledge, resource, self.index)
             # a drug no rule reads (lisinopril...) is neither validated nor kept

@@ -20,8 +20,11 @@ def analyte_of(knowledge: Knowledge, observation: Mapping[str, Any]) -> str | No
         return None
     by_coding = knowledge.analyte_by_coding
     for coding in codings:
-        if isinstance(coding, dict):
-            analyte = by_coding.get((coding.get("system"), coding.get("code")))
+        system, code = (
+            (coding.get("system"), coding.get("code")) if isinstance(coding, dict) else (0, 0)
+        )
+        if isinstance(system, str) and isinstance(code, str):
+            analyte = by_coding.get((system, code))
             if analyte:
                 return analyte
     return None
@@ -79,6 +82,8 @@ def lab_fact(
     canonical = to_canonical(analyte, value, unit)
     if canonical is None:
         return UnusableLab(ref, analyte_id, f"unit '{unit or 'none'}' not understood", when)
+    if canonical < 0:
+        return UnusableLab(ref, analyte_id, "negative value", when)
     return LabFact(
         ref=ref,
         analyte=analyte_id,

@@ -6,7 +6,9 @@ import re
 
 from cds_service.knowledge import Analyte
 
-_VALUE_STRING = re.compile(r"^\s*(<=|>=|<|>|≤|≥)?\s*([0-9]+(?:\.[0-9]+)?)\s*(.*?)\s*$")
+# Applied to stripped text of bounded length: no leading \s* to backtrack over.
+_VALUE_STRING = re.compile(r"(<=|>=|<|>|≤|≥)?\s?([0-9]+(?:\.[0-9]+)?)\s?(\S*(?:\s\S+)*)")
+MAX_VALUE_STRING = 64
 _COMPARATORS = {"≤": "<=", "≥": ">="}
 
 
@@ -21,7 +23,8 @@ def normalise_unit(unit: str | None) -> str:
 
 def parse_value_string(text: str) -> tuple[str, float, str] | None:
     """'<10 ng/mL' -> ('<', 10.0, 'ng/mL'); None when there is no number."""
-    match = _VALUE_STRING.match(text)
+    text = text.strip()
+    match = _VALUE_STRING.fullmatch(text) if len(text) <= MAX_VALUE_STRING else None
     if not match:
         return None
     comparator = match.group(1) or ""

@@ -81,8 +81,11 @@ class Knowledge:
     citations: dict[str, dict[str, str]]
     notes: dict[str, str]
 
-    def system_name(self, uri: str | None) -> str:
-        return self.systems.get(uri or "", uri or "")
+    def system_name(self, uri: object) -> str:
+        """'loinc' for any spelling of LOINC's URI; other strings as given; '' for non-strings."""
+        if not isinstance(uri, str):
+            return ""
+        return self.systems.get(uri, uri)
 
     def param(self, name: str) -> float:
         return self.parameters[name]

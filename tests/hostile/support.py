@@ -146,16 +146,10 @@ def check_service_answer(response: Any, allowed: set[int] = SERVICE_CALL_STATUSE
 
 # ---- where the app crashes -------------------------------------------------------------------
 
-# Crash sites (exception type, file, function: the deepest frame inside cds_service) of the
-# findings reported to the lead, each with a strict-xfail reproducer in test_findings.py. The
-# generated tests count these instead of failing on them, and fail on any other 5xx. Delete an
-# entry when its finding is fixed.
-KNOWN_CRASHES: dict[tuple[str, str, str], str] = {
-    ("TypeError", "__init__.py", "system_name"): "H3 coding.system not a string",
-    ("TypeError", "labs.py", "analyte_of"): "H3 coding.system/code not a string (lab lookup)",
-    ("OverflowError", "dates.py", "parse_fhir_datetime"): "H6 dateTime at the edge of year 1/9999",
-    ("TypeError", "extract.py", "medications"): "H8 MedicationRequest.status not a string",
-}
+# Crash sites (exception type, file, function: the deepest frame inside cds_service) of open
+# findings, each with a strict-xfail reproducer in test_findings.py. The generated tests count
+# these instead of failing on them, and fail on any other 5xx. Empty: every finding is fixed.
+KNOWN_CRASHES: dict[tuple[str, str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,8 @@
 """Minimal reproducers of what the hostile-input tests found: one request each.
 
 Each test sends one valid request with a single field changed and expects the contract (400 or
-200 with the bad resource skipped; JSON; never 500). Open findings are strict xfail: when one
-is fixed its test passes, strict xfail turns that into a failure, and the marker (and the
-matching entry of support.KNOWN_CRASHES) comes off; FIXED lists those that stay as regression
-tests.
+200 with the bad resource skipped; JSON; never 500). Every finding is fixed; these stay as
+regression tests (a new finding gets a reproducer here and, while open, a strict xfail).
 """
 
 from __future__ import annotations
@@ -54,9 +52,6 @@ def _with(mutate: Callable[[dict[str, Any]], None], hook: str = "patient-view") 
 
 
 # Fixed in 5b35922 ("unvalidated JSON never crashes fact extraction"): plain regression tests.
-FIXED = {"H2-coding-not-a-list", "H4-medication-ingredient-not-a-list",
-         "H5-bundle-entry-not-a-list", "H7-unit-not-a-string", "H9-dosage-text-not-a-string"}
-
 CASES: dict[str, tuple[Callable[[], dict[str, Any] | str], str]] = {
     "H2-coding-not-a-list": (
         lambda: _observations(code={"coding": 5}),
@@ -124,17 +119,11 @@ CASES: dict[str, tuple[Callable[[], dict[str, Any] | str], str]] = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_finding(hostile_app: Flask, name: str, request: pytest.FixtureRequest) -> None:
-    build, reason = CASES[name]
-    if name not in FIXED:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"lead to fix: {reason}"))
+def test_finding(hostile_app: Flask, name: str) -> None:
+    build, _reason = CASES[name]
     check_service_answer(_post(hostile_app, build()))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lead to fix: H10 Observation.valueString of 20,000 spaces then 'x' takes seconds "
-    "(quadratic backtracking of fhir/units.py _VALUE_STRING, '^\\s*(...)?\\s*[0-9]'); "
-    "1 MB of spaces, well under the 5 MiB body limit, would hold a worker for hours"))
 def test_value_string_of_spaces_is_fast(hostile_app: Flask) -> None:
     ferritin = {k: v for k, v in FERRITIN.items() if k != "valueQuantity"}
     body = request("patient-view", observations=[{**ferritin, "valueString": " " * 20_000 + "x"},
@@ -150,10 +139,6 @@ FEEDBACK_ITEM = {"card": "00000000-0000-4000-8000-000000000000", "outcome": "ove
                  "overrideReason": {"userComment": "n/a"}}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lead to fix: H11 feedback outcomeTimestamp 0001-01-01T00:00:00+01:00 (valid RFC 3339) "
-    "gives 500: OverflowError from astimezone in feedback/validation.py parse_rfc3339, outside its "
-    "try; expected 400"))
 def test_feedback_timestamp_at_year_one(hostile_app: Flask) -> None:
     response = hostile_app.test_client().post(
         "/cds-services/rls-patient-view/feedback",
@@ -163,10 +148,6 @@ def test_feedback_timestamp_at_year_one(hostile_app: Flask) -> None:
                         response.get_data(as_text=True))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lead to fix: H12 GET /analytics/feedback?since=0001-01-01T00:00:00%2B14:00 (or "
-    "until=9999-12-31T23:59:59-14:00, and the .html report) gives 500: OverflowError from "
-    "astimezone in feedback/report.py parse_window_bound; expected 400"))
 @pytest.mark.parametrize("query", ["since=0001-01-01T00:00:00%2B14:00",
                                    "until=9999-12-31T23:59:59-14:00"])
 @pytest.mark.parametrize("path", ["/analytics/feedback", "/analytics/feedback.html"])
