@@ -13,6 +13,13 @@ from cds_service import create_app
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _scratch_data_dir(tmp_path_factory, monkeypatch) -> None:
+    """No test writes the checkout's var/ feedback database."""
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.delenv("CDS_DATABASE_URL", raising=False)
+
+
 @pytest.fixture
 def app(tmp_path) -> Flask:
     return create_app({"require_auth": False, "clock": lambda: NOW, "data_dir": tmp_path})

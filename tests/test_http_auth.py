@@ -217,3 +217,19 @@ def test_token_never_reaches_the_log(client, caplog) -> None:
     client.get("/cds-services", headers={"Authorization": f"Bearer {bad}"})
     assert bad not in caplog.text and bad.split(".")[1] not in caplog.text
     assert "wrong_aud" in caplog.text or "aud" in caplog.text
+
+
+def test_feedback_and_analytics_need_the_same_jwt(client) -> None:
+    assert client.get("/analytics/feedback").status_code == 401
+    assert client.get("/analytics/feedback.html").status_code == 401
+    assert client.post("/cds-services/rls-patient-view/feedback",
+                       json={"feedback": []}).status_code == 401
+    ok = token(aud=f"{BASE}/analytics/feedback")
+    response = client.get("/analytics/feedback", headers={"Authorization": f"Bearer {ok}"})
+    assert response.status_code == 200
+
+
+def test_health_and_metrics_need_no_jwt(client) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/metrics").status_code == 200
