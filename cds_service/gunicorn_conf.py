@@ -95,7 +95,8 @@ workers = _env_int("CDS_WORKERS", 0) or default_workers(effective_cpu_count())
 worker_class = os.environ.get("CDS_WORKER_CLASS", "sync").strip() or "sync"
 if worker_class not in ("sync", "gthread"):
     raise SystemExit(f"CDS_WORKER_CLASS must be sync or gthread, got {worker_class!r}")
-threads = _env_int("CDS_THREADS", 4, minimum=1)
+# gunicorn turns sync into gthread whenever threads > 1, so threads only apply to gthread.
+threads = _env_int("CDS_THREADS", 4, minimum=1) if worker_class == "gthread" else 1
 timeout = _env_int("CDS_TIMEOUT", 30, minimum=1)
 graceful_timeout = _env_int("CDS_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("CDS_KEEPALIVE", 5)

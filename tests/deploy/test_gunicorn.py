@@ -66,7 +66,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings["graceful_timeout"] == 30
     assert settings["timeout"] == 30
     assert settings["keepalive"] == 5
-    assert settings["threads"] == 4
+    assert settings["threads"] == 1  # sync: more threads would silently switch to gthread
     assert settings["accesslog"] is None
     assert settings["control_socket_disable"] is True
     assert isinstance(settings["workers"], int) and settings["workers"] >= 3
