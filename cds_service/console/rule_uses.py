@@ -1,9 +1,8 @@
 """Which codes and thresholds each rule reads, resolved to the values in the knowledge files.
 
-A rule names the knowledge entries it reads under ``"uses"`` in recommendations.json; until
-every rule carries that key, ``FALLBACK`` below names them (ids only, read off the engine).
-The codes, units and numbers shown always come from the loaded knowledge, never from here,
-and a test fails when a rule has no entry or an entry names something the files lack.
+A rule names the knowledge entries it reads under ``"uses"`` in recommendations.json. The
+codes, units and numbers shown always come from the loaded knowledge, never from here, and a
+test fails when a rule has no entry or an entry names something the files lack.
 """
 
 from __future__ import annotations
@@ -15,76 +14,6 @@ from typing import Any
 from cds_service.knowledge import Knowledge
 
 KINDS = ("conditions", "classes", "ingredients", "analytes", "parameters")
-IRON_LABS = ["ferritin", "tsat", "iron", "tibc", "uibc"]
-IRON_GATE = ["adult_age_years", "freshness_days", "recent_iv_iron_days"]
-ADULT_IRON = ["ferritin_iron_max", "tsat_iron_below", "tsat_safety_cap", "ferritin_iv_only_max"]
-
-FALLBACK: dict[str, dict[str, list[str]]] = {
-    "iv-iron-indicated": {
-        "conditions": ["rls", "esrd", "pregnancy"],
-        "classes": ["iron-iv", "iron-oral"],
-        "analytes": IRON_LABS,
-        "parameters": IRON_GATE + ADULT_IRON,
-    },
-    "iron-sucrose-esrd": {
-        "conditions": ["rls", "esrd"],
-        "classes": ["iron-iv", "iron-oral"],
-        "analytes": IRON_LABS,
-        "parameters": IRON_GATE + ["ferritin_esrd_below", "tsat_iron_below"],
-    },
-    "iron-studies-needed": {
-        "conditions": ["rls"],
-        "classes": ["iron-iv", "iron-oral"],
-        "analytes": IRON_LABS,
-        "parameters": IRON_GATE,
-    },
-    "iv-iron-not-indicated": {
-        "conditions": ["rls", "esrd", "pregnancy"],
-        "classes": ["iron-iv", "iron-oral"],
-        "analytes": IRON_LABS,
-        "parameters": IRON_GATE + ADULT_IRON,
-    },
-    "iron-sucrose-not-preferred": {
-        "conditions": ["rls", "esrd"],
-        "ingredients": ["iron-sucrose"],
-        "parameters": ["adult_age_years"],
-    },
-    "oral-iron-pediatric": {
-        "conditions": ["rls"],
-        "classes": ["iron-oral", "iron-iv"],
-        "analytes": ["ferritin"],
-        "parameters": IRON_GATE + ["ferritin_pediatric_below"],
-    },
-    "iron-deficiency-pregnancy": {
-        "conditions": ["rls", "pregnancy"],
-        "classes": ["iron-oral", "iron-iv"],
-        "analytes": IRON_LABS,
-        "parameters": IRON_GATE + ADULT_IRON,
-    },
-    "iv-iron-recent-infusion": {
-        "conditions": ["rls"],
-        "classes": ["iron-iv"],
-        "analytes": ["hemoglobin"],
-        "parameters": ["recent_iv_iron_days", "hemoglobin_nonresponder_below"],
-    },
-    "alpha2delta-first-line": {
-        "conditions": ["rls", "pregnancy", "esrd"],
-        "classes": ["alpha2delta", "dopamine-agonist", "levodopa", "opioid"],
-        "parameters": ["adult_age_years"],
-    },
-    "dopamine-agonist-against": {"conditions": ["rls"], "classes": ["dopamine-agonist"]},
-    "levodopa-against": {"conditions": ["rls"], "classes": ["levodopa"]},
-    "cabergoline-strong-against": {"conditions": ["rls"], "classes": ["cabergoline"]},
-    "ketamine-not-recommended": {"conditions": ["rls"], "classes": ["ketamine"]},
-    "not-recommended-agent": {"conditions": ["rls"], "classes": ["not-recommended"]},
-    "augmentation-risk-active-da": {
-        "conditions": ["rls"],
-        "classes": ["dopamine-agonist", "levodopa"],
-    },
-    "opioid-refractory-option": {"conditions": ["rls"], "classes": ["opioid", "alpha2delta"]},
-}
-
-
 @dataclass(frozen=True)
 class Uses:
     """The knowledge entries one rule reads, each as it stands in the knowledge files."""
@@ -101,9 +30,9 @@ class Uses:
 
 
 def declared(knowledge: Knowledge, rule_id: str) -> dict[str, list[str]]:
-    """The ids a rule reads: its ``uses`` key in the knowledge file, else the fallback table."""
+    """The ids a rule reads: its ``uses`` key in the knowledge file."""
     uses = knowledge.rules[rule_id].get("uses")
-    chosen: Mapping[str, Any] = uses if isinstance(uses, Mapping) else FALLBACK.get(rule_id, {})
+    chosen: Mapping[str, Any] = uses if isinstance(uses, Mapping) else {}
     return {kind: list(chosen.get(kind, [])) for kind in KINDS}
 
 
