@@ -32,8 +32,11 @@ def analyte_of(knowledge: Knowledge, observation: Mapping[str, Any]) -> str | No
 
 def effective_time(observation: Mapping[str, Any]) -> datetime | None:
     """effectiveDateTime, else the start (or end) of effectivePeriod, else effectiveInstant."""
+    parsed = parse_fhir_datetime(observation.get("effectiveDateTime"))
+    if parsed is not None:  # the common case, without building the fallbacks
+        return parsed
     period = observation.get("effectivePeriod")
-    candidates = [observation.get("effectiveDateTime")]
+    candidates = []
     if isinstance(period, Mapping):
         candidates += [period.get("start"), period.get("end")]
     candidates.append(observation.get("effectiveInstant"))

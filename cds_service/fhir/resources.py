@@ -103,6 +103,10 @@ def iter_resources(value: object) -> Iterable[dict[str, Any]]:
         yield value  # type: ignore[misc]
 
 
+# The only types a rule follows a reference to (medicationReference, reasonReference).
+REFERENCED = frozenset({"Medication", "Condition"})
+
+
 @dataclass
 class ResourceIndex:
     """Every resource of a request, by type and by 'Type/id', for resolving references."""
@@ -122,7 +126,7 @@ class ResourceIndex:
     def add(self, resource: dict[str, Any]) -> None:
         rtype = str(resource.get("resourceType"))
         self.by_type.setdefault(rtype, []).append(resource)
-        if resource.get("id"):
+        if rtype in REFERENCED and resource.get("id"):
             self.by_ref[f"{rtype}/{resource['id']}"] = resource
 
     def resolve(self, reference: object, container: Mapping[str, Any] | None = None) -> Any:
