@@ -15,7 +15,8 @@ def ingredient_of(knowledge: Knowledge, concept: Concept) -> Ingredient | None:
         for ingredient in knowledge.ingredients:
             if ingredient.codes & rxcuis:
                 return ingredient
-    if concept.text:
+    # Most of a medication list matches no RLS drug: one combined search rules those out.
+    if concept.text and knowledge.any_ingredient_name.search(concept.text):
         for ingredient in knowledge.ingredients:
             if ingredient.pattern.search(concept.text):
                 return ingredient

@@ -75,6 +75,7 @@ class Knowledge:
     analyte_by_coding: dict[tuple[object, object], str]  # (system URI, code) -> analyte
     usable_lab_statuses: frozenset[str]
     ingredients: tuple[Ingredient, ...]
+    any_ingredient_name: re.Pattern[str]  # one search tells whether any ingredient can match
     classes: dict[str, dict[str, Any]]
     parameters: dict[str, float]
     rules: dict[str, dict[str, Any]]
@@ -140,6 +141,7 @@ def load_knowledge() -> Knowledge:
     systems = {uri: short for short, uris in vs["systems"].items() for uri in uris}
     analytes = {aid: _analyte(aid, spec) for aid, spec in vs["analytes"].items()}
     by_loinc = {c["code"]: aid for aid, spec in vs["analytes"].items() for c in spec["codes"]}
+    ingredients = tuple(_ingredient(spec) for spec in meds["ingredients"])
     return Knowledge(
         version=versions.pop(),
         raw=raw,
@@ -151,7 +153,10 @@ def load_knowledge() -> Knowledge:
             (uri, code): aid for code, aid in by_loinc.items() for uri in vs["systems"]["loinc"]
         },
         usable_lab_statuses=frozenset(vs["usable_lab_statuses"]),
-        ingredients=tuple(_ingredient(spec) for spec in meds["ingredients"]),
+        ingredients=ingredients,
+        any_ingredient_name=re.compile(
+            "|".join(f"(?:{i.pattern.pattern})" for i in ingredients), re.IGNORECASE
+        ),
         classes=meds["classes"],
         parameters={k: float(v["value"]) for k, v in raw["parameters"]["parameters"].items()},
         rules=recs["rules"],
