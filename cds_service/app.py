@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from cds_service.api import api, json_response
 from cds_service.config import Settings, load_settings
-from cds_service.errors import CdsError
+from cds_service.errors import CdsError, operation_outcome
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
 from cds_service.fhir_access import fetcher
 from cds_service.hook_call import FetchMissing
@@ -42,8 +42,7 @@ class Runtime:
 
 
 def _outcome(status: int, code: str, message: str) -> Response:
-    issue = {"severity": "error", "code": code, "diagnostics": message}
-    return json_response({"resourceType": "OperationOutcome", "issue": [issue]}, status)
+    return json_response(operation_outcome(message, code), status)
 
 
 def _register_errors(app: Flask) -> None:

@@ -5,6 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 
+def operation_outcome(
+    message: str, code: str = "invalid", expression: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of every error this service answers with."""
+    issue: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": message}
+    if expression:
+        issue["expression"] = [expression]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
 class CdsError(Exception):
     """An error with an HTTP status and a message that is safe to show the client."""
 
@@ -17,14 +27,7 @@ class CdsError(Exception):
         self.expression = expression
 
     def body(self) -> dict[str, Any]:
-        issue: dict[str, Any] = {
-            "severity": "error",
-            "code": self.code,
-            "diagnostics": self.message,
-        }
-        if self.expression:
-            issue["expression"] = [self.expression]
-        return {"resourceType": "OperationOutcome", "issue": [issue]}
+        return operation_outcome(self.message, self.code, self.expression)
 
 
 class BadRequest(CdsError):

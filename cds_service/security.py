@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 from flask import Flask, Response, request
 
 from cds_service.auth import AuthError, build_authenticator
 from cds_service.config import Settings
-from cds_service.errors import ConfigurationError
+from cds_service.errors import ConfigurationError, Unauthorized
 
 log = logging.getLogger("cds_service.security")
 
@@ -18,11 +19,8 @@ CORS_HEADERS = "Authorization, Content-Type"
 
 
 def _unauthorized() -> Response:
-    body = (
-        '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"login",'
-        '"diagnostics":"Unauthorized"}]}'
-    )
-    response = Response(body, 401, mimetype="application/json")
+    error = Unauthorized("Unauthorized")  # no detail: the reason goes to the log only
+    response = Response(orjson.dumps(error.body()), error.status, mimetype="application/json")
     response.headers["WWW-Authenticate"] = "Bearer"
     return response
 

@@ -41,9 +41,10 @@ def evaluate(
     s = situation(knowledge, record, hook, freshness_days)
     if not has_rls(s) or (s.order_hook and not rls_relevant_draft(s)):
         return []
-    findings = iron_findings(s) + iron_sucrose_finding(s)
+    decision, notes = decide(s)
+    findings = iron_findings(s, decision, notes) + iron_sucrose_finding(s)
     findings += against_findings(s) + augmentation_finding(s) + opioid_finding(s)
-    not_qualifying = s.recent_infusion is None and decide(s)[0] is Decision.NOT_QUALIFIES
+    not_qualifying = s.recent_infusion is None and decision is Decision.NOT_QUALIFIES
     findings += alpha2delta_finding(s, findings, not_qualifying)
     return [_with_common_notes(s, f) for f in findings]
 

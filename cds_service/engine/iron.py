@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from cds_service.engine.facts import LabFact, PatientRecord, UnusableLab
+from cds_service.engine.format import NAMES
 
 
 class Decision(Enum):
@@ -28,17 +29,14 @@ class IronStatus:
     def missing(self) -> tuple[str, ...]:
         """Human words for what is missing, e.g. ('no fresh ferritin',)."""
         out = []
-        for name, fact in (("ferritin", self.ferritin), ("TSAT", self.tsat)):
+        for analyte, fact in (("ferritin", self.ferritin), ("tsat", self.tsat)):
             if fact is None:
-                old = [s for s in self.stale if _display_analyte(s.analyte) == name]
+                name = NAMES[analyte]
+                old = [s for s in self.stale if s.analyte == analyte]
                 out.append(
                     f"{name} last on {old[0].effective.date()}" if old else f"no fresh {name}"
                 )
         return tuple(out)
-
-
-def _display_analyte(analyte: str) -> str:
-    return "TSAT" if analyte == "tsat" else analyte
 
 
 def is_fresh(fact: LabFact, now: datetime, window_days: float) -> bool:

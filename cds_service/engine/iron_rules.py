@@ -82,8 +82,11 @@ def _recent_infusion(s: Situation, base: dict) -> Finding:
     )
 
 
-def iron_findings(s: Situation) -> list[Finding]:
-    """At most one iron card: recent infusion, qualifying, studies needed, or not indicated."""
+def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> list[Finding]:
+    """At most one iron card: recent infusion, qualifying, studies needed, or not indicated.
+
+    ``decision`` and ``notes`` are what :func:`decide` says for this situation.
+    """
     iron_drafts = _iron_drafts(s)
     base = {
         "orders": tuple(m.fact for m in iron_drafts),
@@ -92,7 +95,6 @@ def iron_findings(s: Situation) -> list[Finding]:
     }
     if s.recent_infusion is not None:
         return [_recent_infusion(s, base)]
-    decision, notes = decide(s)
     if decision is Decision.QUALIFIES:
         group = population(s)
         trigger = [

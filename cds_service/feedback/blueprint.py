@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from cds_service.errors import operation_outcome as outcome_body
 from cds_service.feedback.report import parse_window_bound, report_as_json
 from cds_service.feedback.report_html import render_report_html
 from cds_service.feedback.store import FeedbackStore
@@ -29,10 +30,7 @@ def operation_outcome(
     status: int, message: str, field: str | None = None, code: str = "invalid"
 ) -> tuple[Response, int]:
     """A FHIR OperationOutcome-shaped JSON error response."""
-    issue: dict[str, object] = {"severity": "error", "code": code, "diagnostics": message}
-    if field:
-        issue["expression"] = [field]
-    return jsonify({"resourceType": "OperationOutcome", "issue": [issue]}), status
+    return jsonify(outcome_body(message, code, field)), status
 
 
 def _window() -> tuple[datetime | None, datetime | None]:
