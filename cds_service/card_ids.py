@@ -8,19 +8,27 @@ known rule ids; no patient data and no issued-card log is needed on the hook pat
 from __future__ import annotations
 
 import hashlib
-import uuid
+import os
 from collections.abc import Iterable
+from functools import lru_cache
 
 
+@lru_cache(maxsize=1024)
 def rule_prefix(rule_id: str) -> str:
     """The 8 hex digits that mark a card of ``rule_id``."""
     return hashlib.sha256(rule_id.encode("utf-8")).hexdigest()[:8]
 
 
+def new_uuid() -> str:
+    """A random version-4 uuid as text (what ``str(uuid.uuid4())`` gives, without the object)."""
+    h = os.urandom(16).hex()
+    variant = "89ab"[int(h[16], 16) & 3]  # RFC 4122 variant: the top bits of the 17th digit are 10
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
 def new_card_uuid(rule_id: str) -> str:
     """A fresh version-4 uuid whose first group names ``rule_id``."""
-    random_part = str(uuid.uuid4())
-    return rule_prefix(rule_id) + random_part[8:]
+    return rule_prefix(rule_id) + new_uuid()[8:]
 
 
 def rule_of_card_uuid(card_uuid: str, rule_ids: Iterable[str]) -> str | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from cds_service.card_ids import new_card_uuid
+from cds_service.card_ids import new_uuid as fresh_uuid
 from cds_service.engine.findings import Finding
 from cds_service.engine.format import lab_value
 from cds_service.knowledge import Knowledge
@@ -85,7 +85,7 @@ def render_card(
     new_uuid: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """One card. ``new_uuid`` makes suggestion uuids (injected for reproducible tests)."""
-    make_uuid = new_uuid or (lambda: str(uuid.uuid4()))
+    make_uuid = new_uuid or fresh_uuid
     recs = knowledge.raw["recommendations"]
     rule = knowledge.rules[finding.rule_id]
     citation = knowledge.citations[rule["citations"][0]]

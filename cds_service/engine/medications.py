@@ -10,17 +10,11 @@ from cds_service.knowledge import Ingredient, Knowledge
 
 def ingredient_of(knowledge: Knowledge, concept: Concept) -> Ingredient | None:
     """The first ingredient whose codes or names match; codes win over names."""
-    rxcuis = {code for system, code in concept.codings if system == "rxnorm"}
-    if rxcuis:
-        for ingredient in knowledge.ingredients:
-            if ingredient.codes & rxcuis:
-                return ingredient
-    # Most of a medication list matches no RLS drug: one combined search rules those out.
-    if concept.text and knowledge.any_ingredient_name.search(concept.text):
-        for ingredient in knowledge.ingredients:
-            if ingredient.pattern.search(concept.text):
-                return ingredient
-    return None
+    index = knowledge.ingredient_index
+    by_code = index.by_codes(code for system, code in concept.codings if system == "rxnorm")
+    if by_code is not None:
+        return by_code
+    return index.by_name(concept.text) if concept.text else None
 
 
 @dataclass(frozen=True)

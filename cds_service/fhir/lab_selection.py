@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from cds_service.engine.facts import LabFact, UnusableLab
@@ -36,7 +37,7 @@ def select_labs(
     """The usable results that can matter, and the unusable ones newer than them."""
     statuses = knowledge.usable_lab_statuses
     candidates = []
-    for resource in observations:
+    for resource in observations:  # runs per Observation: only cheap checks before the sort
         analyte = analyte_of(knowledge, resource)
         if analyte is None:
             continue
@@ -45,7 +46,7 @@ def select_labs(
             continue  # preliminary, cancelled, entered-in-error...: never cited
         if is_mine(resource):
             candidates.append((effective_time(resource) or NEVER, analyte, resource))
-    candidates.sort(key=lambda c: c[0], reverse=True)
+    candidates.sort(key=itemgetter(0), reverse=True)
     usable: list[LabFact] = []
     unusable: list[UnusableLab] = []
     done: set[str] = set()

@@ -90,17 +90,20 @@ def ref_key(reference: object) -> str | None:
     return "/".join(parts[-2:]) if len(parts) >= 2 else None
 
 
-def iter_resources(value: object) -> Iterable[dict[str, Any]]:
+def iter_resources(value: object) -> list[dict[str, Any]]:
     """The resources inside one prefetch value: a Bundle's entries, or the resource itself."""
     if not isinstance(value, dict):
-        return
+        return []
     if value.get("resourceType") == "Bundle":
         entries = value.get("entry")
-        for entry in entries if isinstance(entries, list) else ():
-            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                yield entry["resource"]
-    elif isinstance(value.get("resourceType"), str):
-        yield value  # type: ignore[misc]
+        if not isinstance(entries, list):
+            return []
+        return [
+            entry["resource"]
+            for entry in entries
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+        ]
+    return [value] if isinstance(value.get("resourceType"), str) else []
 
 
 # The only types a rule follows a reference to (medicationReference, reasonReference).
@@ -118,16 +121,18 @@ class ResourceIndex:
     @classmethod
     def of(cls, values: Iterable[object], parent: ResourceIndex | None = None) -> ResourceIndex:
         index = cls(parent=parent)
+        by_type, by_ref = index.by_type, index.by_ref
         for value in values:
-            for resource in iter_resources(value):
-                index.add(resource)
+            for resource in iter_resources(value):  # runs per resource: kept lean
+                rtype = str(resource.get("resourceType"))
+                same_type = by_type.get(rtype)
+                if same_type is None:
+                    by_type[rtype] = [resource]
+                else:
+                    same_type.append(resource)
+                if rtype in REFERENCED and resource.get("id"):
+                    by_ref[f"{rtype}/{resource['id']}"] = resource
         return index
-
-    def add(self, resource: dict[str, Any]) -> None:
-        rtype = str(resource.get("resourceType"))
-        self.by_type.setdefault(rtype, []).append(resource)
-        if rtype in REFERENCED and resource.get("id"):
-            self.by_ref[f"{rtype}/{resource['id']}"] = resource
 
     def resolve(self, reference: object, container: Mapping[str, Any] | None = None) -> Any:
         """The resource a reference points at: contained in ``container``, or in the request."""

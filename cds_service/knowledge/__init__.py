@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -32,15 +33,25 @@ class ConceptSet:
     prefixes: tuple[tuple[str, str], ...]
     names: tuple[str, ...]
 
+    @cached_property
+    def _prefixes_by_system(self) -> dict[str, tuple[str, ...]]:
+        grouped: dict[str, tuple[str, ...]] = {}
+        for system, prefix in self.prefixes:
+            grouped[system] = grouped.get(system, ()) + (prefix,)
+        return grouped
+
     def matches(self, codings: tuple[tuple[str, str], ...], text: str = "") -> bool:
+        prefixes = self._prefixes_by_system
         for system, code in codings:
             norm = normalise_code(system, code)
             if (system, norm) in self.codes:
                 return True
-            if any(system == s and norm.startswith(p) for s, p in self.prefixes):
+            if system in prefixes and norm.startswith(prefixes[system]):
                 return True
+        if not text:
+            return False
         lowered = text.lower()
-        return bool(lowered) and any(name in lowered for name in self.names)
+        return any(name in lowered for name in self.names)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,39 @@ class Ingredient:
     refractory_option: bool
 
 
+class IngredientIndex:
+    """Which ingredient a medication is: by RxNorm code, else by name; file order breaks ties.
+
+    Name matching runs on lower-cased text with lower-case patterns, and its answers are kept in
+    a bounded cache: medication names repeat across every patient of a site.
+    """
+
+    def __init__(self, ingredients: tuple[Ingredient, ...]) -> None:
+        self._ingredients = ingredients
+        self._rank = {ingredient.id: n for n, ingredient in enumerate(ingredients)}
+        self._by_code: dict[str, Ingredient] = {}
+        for ingredient in ingredients:
+            for code in ingredient.codes:
+                self._by_code.setdefault(code, ingredient)
+        # One search rules out the many medication names that match no ingredient.
+        self._any_name = re.compile("|".join(f"(?:{i.pattern.pattern})" for i in ingredients))
+        self.by_name = lru_cache(maxsize=8192)(self._by_name)
+
+    def by_codes(self, rxcuis: Iterable[str]) -> Ingredient | None:
+        """The first ingredient (in file order) that lists any of ``rxcuis``."""
+        found = [self._by_code[code] for code in rxcuis if code in self._by_code]
+        return min(found, key=lambda i: self._rank[i.id]) if found else None
+
+    def _by_name(self, text: str) -> Ingredient | None:
+        lowered = text.lower()
+        if not self._any_name.search(lowered):
+            return None
+        for ingredient in self._ingredients:
+            if ingredient.pattern.search(lowered):
+                return ingredient
+        return None
+
+
 @dataclass(frozen=True)
 class Knowledge:
     """All knowledge files, loaded and indexed."""
@@ -75,7 +119,7 @@ class Knowledge:
     analyte_by_coding: dict[tuple[object, object], str]  # (system URI, code) -> analyte
     usable_lab_statuses: frozenset[str]
     ingredients: tuple[Ingredient, ...]
-    any_ingredient_name: re.Pattern[str]  # one search tells whether any ingredient can match
+    ingredient_index: IngredientIndex
     classes: dict[str, dict[str, Any]]
     parameters: dict[str, float]
     rules: dict[str, dict[str, Any]]
@@ -109,13 +153,16 @@ def _concept(cid: str, spec: dict[str, Any]) -> ConceptSet:
 
 def _ingredient(spec: dict[str, Any]) -> Ingredient:
     alternatives = [r"\b" + re.escape(n.lower()) + r"\b" for n in spec["names"]]
-    alternatives += spec.get("name_patterns", [])
+    for pattern in spec.get("name_patterns", []):
+        if pattern != pattern.lower():  # they run on lower-cased text, without IGNORECASE
+            raise ValueError(f"name pattern of {spec['id']} is not lower-case: {pattern!r}")
+        alternatives.append(pattern)
     return Ingredient(
         id=spec["id"],
         display=spec["display"],
         drug_class=spec["class"],
         codes=frozenset(c["code"] for c in spec["codes"]),
-        pattern=re.compile("|".join(alternatives), re.IGNORECASE),
+        pattern=re.compile("|".join(alternatives)),
         refractory_option=bool(spec.get("refractory_option", False)),
     )
 
@@ -154,9 +201,7 @@ def load_knowledge() -> Knowledge:
         },
         usable_lab_statuses=frozenset(vs["usable_lab_statuses"]),
         ingredients=ingredients,
-        any_ingredient_name=re.compile(
-            "|".join(f"(?:{i.pattern.pattern})" for i in ingredients), re.IGNORECASE
-        ),
+        ingredient_index=IngredientIndex(ingredients),
         classes=meds["classes"],
         parameters={k: float(v["value"]) for k, v in raw["parameters"]["parameters"].items()},
         rules=recs["rules"],

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 from collections.abc import Collection, Iterable
+from typing import Any
 
 import flask
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
@@ -87,17 +88,33 @@ def set_known_services(service_ids: Collection[str]) -> None:
     _service_label = BoundedLabel(limit=len(service_ids), allowed=service_ids)
 
 
+# Labelled children, looked up once per label value (label values are bounded, see above).
+_request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+_card_children: dict[str, Any] = {}
+
+
 def observe_request(service: object, status: int, duration_s: float) -> None:
     """Count one answered HTTP request and its latency."""
     label = _service_label(service)
-    REQUESTS.labels(service=label, status=str(int(status))).inc()
-    REQUEST_LATENCY.labels(service=label).observe(max(duration_s, 0.0))
+    children = _request_children.get((label, status))
+    if children is None:
+        children = (
+            REQUESTS.labels(service=label, status=str(int(status))),
+            REQUEST_LATENCY.labels(service=label),
+        )
+        _request_children[(label, status)] = children
+    children[0].inc()
+    children[1].observe(max(duration_s, 0.0))
 
 
 def observe_cards(rule_ids: Iterable[str]) -> None:
     """Count the cards of one response, one per rule id occurrence."""
     for rule_id in rule_ids:
-        CARDS.labels(rule_id=_rule_label(rule_id)).inc()
+        label = _rule_label(rule_id)
+        child = _card_children.get(label)
+        if child is None:
+            child = _card_children[label] = CARDS.labels(rule_id=label)
+        child.inc()
 
 
 def observe_fhir_fallback(duration_s: float, ok: bool, reason: str | None = None) -> None:
