@@ -30,6 +30,8 @@ def scaling_svg(
     sizes = [p["observations"] for p in points]
     values = [p[key]["median_ms"] for p in points for key, _, _ in SERIES if key in p]
     xs = _decades(min(sizes), max(sizes))
+    if len(xs) == 1:  # one size only (--sizes 10): widen to a decade so the axis has a span
+        xs.append(xs[0] * 10)
     ys = _decades(min([*values, target_ms]) * 0.8, max([*values, target_ms]) * 1.25)
     x0, x1, y0, y1 = map(math.log10, (xs[0], xs[-1], ys[0], ys[-1]))
     pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM

@@ -31,12 +31,13 @@ def discovery() -> Response:
 
 def read_json_body() -> Any:
     """The parsed JSON body; 415 for another media type, 400 for malformed JSON."""
-    mimetype = request.mimetype or ""
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    mimetype = req.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {mimetype or 'missing'}"
         )
-    raw = request.get_data(cache=False)
+    raw = req.get_data(cache=False)
     try:
         return orjson.loads(raw)  # also refuses NaN, lone surrogates and nesting past 1024
     except orjson.JSONDecodeError as exc:
@@ -53,13 +54,13 @@ def service_call(service_id: str) -> Response:
     if service is None:
         raise NotFound(f"No CDS service with id {service_id!r}; see GET /cds-services")
     body = read_json_body()
-    g.cds_log = {"service": service_id, "hook": service.hook}
+    log = g.cds_log = {"service": service_id, "hook": service.hook}
     instance = body.get("hookInstance") if isinstance(body, dict) else None
     if isinstance(instance, str) and UUID.fullmatch(instance):  # never log an arbitrary string
-        g.cds_log["hookInstance"] = instance
+        log["hookInstance"] = instance
     outcome = call_service(
         runtime.knowledge, runtime.settings, service, body, runtime.fetch_missing
     )
-    g.cds_log["rules"] = list(outcome.rule_ids)
+    log["rules"] = list(outcome.rule_ids)
     runtime.after_cards(outcome.rule_ids)
     return json_response(outcome.response)

@@ -41,6 +41,13 @@ class Runtime:
     after_cards: Callable[[Iterable[str]], None] = field(default=lambda rule_ids: None)
 
 
+class CdsFlask(Flask):
+    """Flask without the per-call coroutine check: every view and hook here is synchronous."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        return func
+
+
 def _outcome(status: int, code: str, message: str) -> Response:
     return json_response(operation_outcome(message, code), status)
 
@@ -79,7 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides=config)
     runtime = Runtime(settings, load_knowledge(), load_services(settings.hooks_dir))
     runtime.fetch_missing = fetcher(settings)
-    app = Flask(__name__)
+    app = CdsFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["rls_cds"] = runtime

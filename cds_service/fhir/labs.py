@@ -20,13 +20,12 @@ def analyte_of(knowledge: Knowledge, observation: Mapping[str, Any]) -> str | No
         return None
     by_coding = knowledge.analyte_by_coding
     for coding in codings:
-        system, code = (
-            (coding.get("system"), coding.get("code")) if isinstance(coding, dict) else (0, 0)
-        )
-        if isinstance(system, str) and isinstance(code, str):
-            analyte = by_coding.get((system, code))
-            if analyte:
-                return analyte
+        if isinstance(coding, dict):
+            system, value = coding.get("system"), coding.get("code")
+            if isinstance(system, str) and isinstance(value, str):
+                analyte = by_coding.get((system, value))
+                if analyte:
+                    return analyte
     return None
 
 

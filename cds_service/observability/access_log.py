@@ -26,7 +26,7 @@ UNMATCHED = "<unmatched>"
 INVALID = "<invalid>"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _STARTED = "cds_service.observability.started"
-_LOGGED = "_observability_logged"
+_LOGGED = "cds_service.observability.logged"
 _MAX_RULES = 50
 
 
@@ -65,11 +65,12 @@ def _safe_id(value: object) -> str:
 
 def access_record(status: int, duration_s: float) -> dict[str, Any]:
     """The access-log fields for the current request."""
-    request = flask.request
+    request = flask.request._get_current_object()  # type: ignore[attr-defined]  # one lookup
     rule = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+    method = request.method
     record: dict[str, Any] = {
         "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "method": request.method if request.method.isalpha() else INVALID,
+        "method": method if method.isalpha() else INVALID,
         "path": rule,
         "status": status,
         "duration_ms": round(duration_s * 1000.0, 2),
@@ -88,15 +89,21 @@ def access_record(status: int, duration_s: float) -> dict[str, Any]:
 
 def _finish(status: int) -> None:
     """Log and count the current request once, whichever hook gets there first."""
-    if flask.g.get(_LOGGED):
+    environ = flask.request.environ
+    if environ.get(_LOGGED):
         return
-    setattr(flask.g, _LOGGED, True)
-    started = flask.request.environ.get(_STARTED)
+    environ[_LOGGED] = True
+    started = environ.get(_STARTED)
     duration_s = time.perf_counter() - started if started is not None else 0.0
     record = access_record(status, duration_s)
     observe_request(record.get("service"), status, duration_s)
-    # Every value is a fixed word, a number or an id checked against _ID_RE: ASCII only.
-    access_logger().info(orjson.dumps(record).decode())
+    logger = access_logger()
+    if logger.isEnabledFor(logging.INFO):
+        # Every value is a fixed word, a number or an id checked against _ID_RE: ASCII only.
+        # makeRecord + handle: the same record as logger.info, without walking the stack for
+        # a caller that this line never shows.
+        line = orjson.dumps(record).decode()
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, line, (), None))
 
 
 class _StartTimer:
