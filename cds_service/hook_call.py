@@ -64,7 +64,8 @@ def call_service(
     record = build_record(knowledge, patient_id, index)
     drafts, skipped = extract_drafts(knowledge, patient_id, context.get("draftOrders"), index)
     judged, others = service.module.split_drafts(drafts, context)
-    record = replace(record, skipped=record.skipped + skipped)
+    if skipped:
+        record = replace(record, skipped=record.skipped + skipped)
     hook = HookInput(service.hook, settings.clock(), judged, others)
     findings = evaluate(knowledge, record, hook, freshness_days=settings.freshness_days)
     cards = [render_card(knowledge, f, patient_id) for f in findings]

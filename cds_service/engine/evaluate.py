@@ -50,7 +50,7 @@ def evaluate(
 
 
 def _with_common_notes(s: Situation, finding: Finding) -> Finding:
-    notes = list(finding.notes)
+    notes = []
     if not s.age_known:
         notes.append(Note("age-unknown"))
     unusable = [f"{u.ref} ({u.reason})" for u in s.iron.unusable]
@@ -58,4 +58,4 @@ def _with_common_notes(s: Situation, finding: Finding) -> Finding:
         notes.append(Note("unusable-labs", {"unusable": "; ".join(unusable)}))
     if s.record.skipped:
         notes.append(Note("skipped-resources", {"skipped": "; ".join(s.record.skipped)}))
-    return replace(finding, notes=tuple(notes))
+    return replace(finding, notes=finding.notes + tuple(notes)) if notes else finding

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from cds_service.engine.facts import ConditionFact, HookInput, MedicationFact, PatientRecord
@@ -36,13 +36,7 @@ class Situation:
 
     def has(self, concept_id: str) -> ConditionFact | None:
         """The first active condition of ``concept_id`` on the problem list."""
-        concept = self.knowledge.conditions[concept_id]
-        for condition in self.record.conditions:
-            if condition.active and concept.matches(
-                condition.concept.codings, condition.concept.text
-            ):
-                return condition
-        return None
+        return _active_condition(self.knowledge, self.record, concept_id)
 
     def intent(self, med: ClassifiedMedication) -> str:
         """'rls' when the order states RLS, 'other' for another stated reason, else 'unstated'."""
@@ -65,6 +59,16 @@ class Situation:
 
     def on_alpha2delta(self) -> bool:
         return any(m.drug_class == "alpha2delta" for m in self.active + self.all_drafts)
+
+
+def _active_condition(
+    knowledge: Knowledge, record: PatientRecord, concept_id: str
+) -> ConditionFact | None:
+    concept = knowledge.conditions[concept_id]
+    for condition in record.conditions:
+        if condition.active and concept.matches(condition.concept.codings, condition.concept.text):
+            return condition
+    return None
 
 
 def _age_years(birth: object, now: datetime) -> int | None:
@@ -97,26 +101,19 @@ def situation(
     age = _age_years(record.patient.birth_date if record.patient else None, hook.now)
     drafts = classify(knowledge, hook.drafts)
     history = classify(knowledge, record.medications)
-    base = Situation(
+    return Situation(
         knowledge,
         record,
         hook.hook,
         hook.now,
         age_known=age is not None,
         adult=age is None or age >= knowledge.param("adult_age_years"),
-        esrd=False,
-        pregnant=False,
+        esrd=_active_condition(knowledge, record, "esrd") is not None,
+        pregnant=_active_condition(knowledge, record, "pregnancy") is not None,
         drafts=drafts,
         all_drafts=drafts + classify(knowledge, hook.other_drafts),
         active=tuple(m for m in history if m.fact.status in ACTIVE_REQUEST),
         history=history,
         iron=iron_status(record, hook.now, freshness_days),
         recent_infusion=_recent_infusion(knowledge, record, hook.now),
-    )
-    return _with_populations(base)
-
-
-def _with_populations(base: Situation) -> Situation:
-    return replace(
-        base, esrd=base.has("esrd") is not None, pregnant=base.has("pregnancy") is not None
     )
