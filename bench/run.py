@@ -19,6 +19,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,7 @@ def _meta(args: argparse.Namespace, generator: str) -> dict[str, Any]:
         "clock_now": NOW.isoformat(),
         "quick": args.quick,
         "duration_s": args.duration,
+        "rounds": args.rounds,
         "connections": CONNECTIONS,
         "workers": WORKERS,
         "load_generator": generator,
@@ -123,19 +125,68 @@ def check_requests(app: Any) -> dict[str, Any]:
     return seen
 
 
+def _measure(server: Server, service_id: str, body: Path, args: argparse.Namespace,
+             generator: str) -> dict[str, Any]:
+    """One load run against ``server``, with the server's CPU time per answered request."""
+    cpu_before = server.cpu_seconds()
+    result = load.run(
+        server.url(service_id),
+        body,
+        connections=CONNECTIONS,
+        duration=args.duration,
+        generator=generator,
+    )
+    result["server_cpu_ms_per_request"] = round(
+        (server.cpu_seconds() - cpu_before) * 1000 / max(1, result["requests"]), 3
+    )
+    result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
+    return result
+
+
+def median_of_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds (errors summed); the rounds are kept as measured."""
+    def mid(values: list[float]) -> float:
+        return round(statistics.median(values), 3)
+
+    latency = {
+        key: mid([r["latency_ms"][key] for r in rounds]) for key in rounds[0]["latency_ms"]
+    }
+    return {
+        "requests": sum(r["requests"] for r in rounds),
+        "duration_s": round(sum(r["duration_s"] for r in rounds), 3),
+        "rps": round(statistics.median(r["rps"] for r in rounds), 1),
+        "errors": {k: sum(r["errors"][k] for r in rounds) for k in rounds[0]["errors"]},
+        "latency_ms": latency,
+        "server_cpu_ms_per_request": mid([r["server_cpu_ms_per_request"] for r in rounds]),
+        "loadavg_1m_after": max(r["loadavg_1m_after"] for r in rounds),
+        "generator": rounds[0].get("generator"),
+        "rounds": rounds,
+    }
+
+
 def run_load(
     args: argparse.Namespace, bodies: dict[str, Path], logs: Path, generator: str
 ) -> list[dict[str, Any]]:
-    """Every app x server x JSON library, each with the three requests; one row per request."""
+    """Every server x JSON library: floor and service side by side, each request in turn.
+
+    The floor and the service of a stack run at the same time (one idles while the other is
+    loaded), and their runs alternate, floor first in even rounds and service first in odd
+    ones, so that a burst of other work on the machine hits both alike. Each figure is the
+    median over ``args.rounds`` rounds.
+    """
     rows = []
     probe_id, probe_hook, probe_n = LOAD_REQUESTS[REALISTIC]
     probe = encoded(probe_hook, probe_n)
     for json_name in args.json:
         for server_name in args.servers:
-            for app in ("floor", "service"):
-                label = f"{app:7} {server_name:16} {json_name:6}"
-                with Server(server_name, app, json_name, logs) as server:
-                    startup = server.start(probe_id, probe)
+            runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            with (
+                Server(server_name, "floor", json_name, logs) as floor,
+                Server(server_name, "service", json_name, logs) as service,
+            ):
+                servers = {"floor": floor, "service": service}
+                startup = {app: server.start(probe_id, probe) for app, server in servers.items()}
+                for server in servers.values():
                     load.run(
                         server.url(probe_id),
                         bodies[REALISTIC],
@@ -143,45 +194,36 @@ def run_load(
                         duration=args.warmup,
                         generator=generator,
                     )
+                for round_no in range(args.rounds):
+                    order = ("floor", "service") if round_no % 2 == 0 else ("service", "floor")
                     for name, (service_id, _hook, _n) in LOAD_REQUESTS.items():
-                        cpu_before = server.cpu_seconds()
-                        result = load.run(
-                            server.url(service_id),
-                            bodies[name],
-                            connections=CONNECTIONS,
-                            duration=args.duration,
-                            generator=generator,
-                        )
-                        rows.append(
-                            {
-                                "app": app,
-                                "server": server_name,
-                                "json": json_name,
-                                "request": name,
-                                "keep_alive": KEEP_ALIVE[server_name],
-                                "loadavg_1m_after": round(os.getloadavg()[0], 2),
-                                # Server CPU per answered request: cost, whatever else runs.
-                                "server_cpu_ms_per_request": round(
-                                    (server.cpu_seconds() - cpu_before)
-                                    * 1000
-                                    / max(1, result["requests"]),
-                                    3,
-                                ),
-                                **result,
-                            }
-                        )
-                        lat = result["latency_ms"]
-                        print(
-                            f"  {label} {name:18} {result['rps']:9.1f} rps  "
-                            f"p50 {lat['p50']:7.2f} ms  p99 {lat['p99']:7.2f} ms  "
-                            f"cpu {rows[-1]['server_cpu_ms_per_request']:6.2f} ms/req",
-                            flush=True,
-                        )
-                    memory = server.memory()
-                for row in rows:
-                    if (row["app"], row["server"], row["json"]) == (app, server_name, json_name):
-                        row["startup_to_first_200_s"] = round(startup, 4)
-                        row["memory"] = memory
+                        for app in order:
+                            result = _measure(
+                                servers[app], service_id, bodies[name], args, generator
+                            )
+                            runs.setdefault((app, name), []).append(result)
+                            lat = result["latency_ms"]
+                            print(
+                                f"  {app:7} {server_name:16} {json_name:6} {name:18} "
+                                f"r{round_no + 1} {result['rps']:9.1f} rps  "
+                                f"p50 {lat['p50']:7.2f} ms  p99 {lat['p99']:7.2f} ms  "
+                                f"cpu {result['server_cpu_ms_per_request']:6.2f} ms/req",
+                                flush=True,
+                            )
+                memory = {app: server.memory() for app, server in servers.items()}
+            for (app, name), rounds in runs.items():
+                rows.append(
+                    {
+                        "app": app,
+                        "server": server_name,
+                        "json": json_name,
+                        "request": name,
+                        "keep_alive": KEEP_ALIVE[server_name],
+                        **median_of_rounds(rounds),
+                        "startup_to_first_200_s": round(startup[app], 4),
+                        "memory": memory[app],
+                    }
+                )
     return rows
 
 
@@ -336,7 +378,8 @@ def print_report(results: dict[str, Any]) -> None:
     rows = results.get("load") or []
     if rows:
         print(
-            f"\nLoad: {CONNECTIONS} connections, {results['meta']['duration_s']} s each, "
+            f"\nLoad: {CONNECTIONS} connections, median of {results['meta']['rounds']} "
+            f"alternating rounds of {results['meta']['duration_s']} s, "
             f"{WORKERS} workers, {results['meta']['load_generator']}"
         )
         header = (
@@ -372,7 +415,10 @@ def print_report(results: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs (about 2 minutes)")
-    parser.add_argument("--duration", type=float, help="seconds per load run (10; quick 2)")
+    parser.add_argument("--duration", type=float, help="seconds per load run (5; quick 2)")
+    parser.add_argument(
+        "--rounds", type=int, help="alternating floor/service rounds per request (3; quick 1)"
+    )
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per server (2; quick 1)")
     parser.add_argument(
         "--servers", default=",".join(SERVERS), help=f"comma list of {', '.join(SERVERS)}"
@@ -391,7 +437,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
-    args.duration = args.duration or (2.0 if args.quick else 10.0)
+    args.duration = args.duration or (2.0 if args.quick else 5.0)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.warmup = args.warmup or (1.0 if args.quick else 2.0)
     args.sizes = [int(n) for n in args.sizes.split(",") if n]
     args.cold_runs = args.cold_runs or (2 if args.quick else 5)
@@ -439,7 +486,10 @@ def main(argv: list[str] | None = None) -> int:
             for hook, n in PROFILES
         ]
     if not args.no_load:
-        print(f"Load ({generator}, {args.duration} s per run)...", flush=True)
+        print(
+            f"Load ({generator}, {args.rounds} x {args.duration} s per request and app)...",
+            flush=True,
+        )
         bodies_dir = Path(tempfile.mkdtemp(prefix="rls-cds-bench-"))
         bodies = {}
         for name, (_sid, hook, n) in LOAD_REQUESTS.items():

@@ -28,6 +28,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _STARTED = "cds_service.observability.started"
 _LOGGED = "cds_service.observability.logged"
 _MAX_RULES = 50
+_LOGGER = logging.getLogger(ACCESS_LOGGER_NAME)  # loggers are per-name singletons
 
 
 class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -49,7 +50,7 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def access_logger() -> logging.Logger:
     """The access logger, given a stdout JSON-line handler unless it already has handlers."""
-    logger = logging.getLogger(ACCESS_LOGGER_NAME)
+    logger = _LOGGER
     if not logger.handlers:
         logger.addHandler(StdoutHandler())
         logger.propagate = False

@@ -109,3 +109,24 @@ def test_load_refuses_anything_but_loopback():
         with pytest.raises(ValueError):
             load.check_loopback(url)
     assert load.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
+
+
+def test_rounds_reduce_to_medians_and_keep_every_round():
+    def one(rps, p99, cpu, timeouts=0):
+        return {
+            "requests": int(rps),
+            "duration_s": 1.0,
+            "rps": rps,
+            "errors": {"status": 0, "timeout": timeouts},
+            "latency_ms": {"p50": p99 / 2, "p99": p99},
+            "server_cpu_ms_per_request": cpu,
+            "loadavg_1m_after": 1.0,
+        }
+
+    rounds = [one(900.0, 40.0, 1.2), one(1500.0, 22.0, 1.0, timeouts=1), one(1000.0, 30.0, 1.1)]
+    row = run.median_of_rounds(rounds)
+    assert row["rps"] == 1000.0
+    assert row["latency_ms"] == {"p50": 15.0, "p99": 30.0}
+    assert row["server_cpu_ms_per_request"] == 1.1
+    assert row["requests"] == 3400 and row["errors"] == {"status": 0, "timeout": 1}
+    assert row["rounds"] == rounds
