@@ -170,9 +170,9 @@ def run_load(
     """Every server x JSON library: floor and service side by side, each request in turn.
 
     The floor and the service of a stack run at the same time (one idles while the other is
-    loaded), and their runs alternate, floor first in even rounds and service first in odd
-    ones, so that a burst of other work on the machine hits both alike. Each figure is the
-    median over ``args.rounds`` rounds.
+    loaded), and their runs alternate, floor first in rounds 1, 3, ... and service first in
+    rounds 2, 4, ..., so that a burst of other work on the machine hits both alike. Each
+    figure is the median over ``args.rounds`` rounds.
     """
     rows = []
     probe_id, probe_hook, probe_n = LOAD_REQUESTS[REALISTIC]

@@ -35,10 +35,12 @@ def rule_prefix(rule_id: str) -> str:
 def _random_hex32() -> str:
     """32 hex digits from os.urandom, drawn in blocks (per thread) to save system calls."""
     block: str = getattr(_pool, "hex", "")
-    if not block:
-        block = os.urandom(_POOL_BYTES).hex()
-    _pool.hex = block[32:]
-    return block[:32]
+    at: int = getattr(_pool, "at", 0)
+    if at >= len(block):
+        block, at = os.urandom(_POOL_BYTES).hex(), 0
+        _pool.hex = block
+    _pool.at = at + 32
+    return block[at : at + 32]
 
 
 def new_uuid() -> str:
