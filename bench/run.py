@@ -36,6 +36,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CONNECTIONS = 32
 REALISTIC = "order-select-50"
 BASELINE = ("gunicorn-sync", "stdlib")  # the floor of the stretch target
+# The service always parses and writes JSON with orjson (cds_service/api.py): BENCH_JSON changes
+# only the floor. Its identical-settings floor is therefore the orjson one, and its rows beside
+# the stdlib floor differ from its orjson rows by noise alone.
+SERVICE_JSON = "orjson"
 
 TARGETS = {
     "throughput_ratio_min": 0.5,
@@ -258,13 +262,19 @@ def _ok(row: dict[str, Any]) -> bool:
 
 
 def recommend(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fastest service stack on the realistic request whose p99 meets the target."""
+    """The fastest service stack on the realistic request whose p99 meets the target; when
+    none does, the one closest to it (lowest p99), which is how the shipped default is chosen."""
     candidates = [r for r in rows if r["app"] == "service" and r["request"] == REALISTIC]
+    if any(r["json"] == SERVICE_JSON for r in candidates):
+        candidates = [r for r in candidates if r["json"] == SERVICE_JSON]
     meeting = [r for r in candidates if _ok(r) and r["latency_ms"]["p99"] <= TARGETS["p99_ms_max"]]
-    pool = meeting or [r for r in candidates if _ok(r)]
-    if not pool:
+    answered = [r for r in candidates if _ok(r)]
+    if not answered:
         return {"server": None, "json": None, "reason": "no stack answered without errors"}
-    best = max(pool, key=lambda r: r["rps"])
+    if meeting:
+        best = max(meeting, key=lambda r: r["rps"])
+    else:
+        best = min(answered, key=lambda r: r["latency_ms"]["p99"])
     ranking = sorted(
         (
             {
@@ -288,7 +298,7 @@ def recommend(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "fastest realistic order-select throughput among stacks whose p99 meets "
             f"{TARGETS['p99_ms_max']} ms"
             if meeting
-            else "no stack meets the p99 target; this is the fastest overall"
+            else "no stack meets the p99 target; this one comes closest (lowest p99)"
         ),
         "ranking": ranking,
     }

@@ -91,15 +91,19 @@ def test_ratios_and_recommendation_from_rows():
         row("service", "gunicorn-sync", "stdlib", 600.0, 20.0),
         row("floor", "granian", "orjson", 2000.0, 30.0),
         row("service", "granian", "orjson", 900.0, 40.0),
+        row("floor", "gunicorn-sync", "orjson", 1500.0, 12.0),
+        row("service", "gunicorn-sync", "orjson", 700.0, 24.0),
     ]
     run.add_ratios(rows)
     assert rows[1]["ratio_to_floor"] == 0.6
     assert rows[3]["ratio_to_baseline_floor"] == 0.9
     chosen = run.recommend(rows)
-    assert (chosen["server"], chosen["json"], chosen["meets_p99"]) == (
+    # Only the service's own JSON library counts: its stdlib row (600 rps, p99 20) is ignored.
+    assert (chosen["server"], chosen["json"], chosen["meets_p99"], chosen["rps"]) == (
         "gunicorn-sync",
-        "stdlib",
+        "orjson",
         True,
+        700.0,
     )
 
 
@@ -130,3 +134,22 @@ def test_rounds_reduce_to_medians_and_keep_every_round():
     assert row["server_cpu_ms_per_request"] == 1.1
     assert row["requests"] == 3400 and row["errors"] == {"status": 0, "timeout": 1}
     assert row["rounds"] == rounds
+
+
+def test_when_no_stack_meets_p99_the_closest_is_recommended():
+    def row(app, server, rps, p99):
+        return {
+            "app": app,
+            "server": server,
+            "json": "orjson",
+            "request": run.REALISTIC,
+            "rps": rps,
+            "requests": 100,
+            "errors": {"status": 0, "timeout": 0},
+            "latency_ms": {"p50": p99 / 2, "p99": p99},
+        }
+
+    rows = [row("service", "gunicorn-sync", 1000.0, 38.0), row("service", "granian", 1400.0, 45.0)]
+    chosen = run.recommend(rows)
+    assert (chosen["server"], chosen["meets_p99"]) == ("gunicorn-sync", False)
+    assert "closest" in chosen["reason"]
