@@ -6,9 +6,11 @@ In one run it
 2. serves the service (``bench/app_fixed_clock.py``) and the framework floor
    (``bench/floor_app.py``) under gunicorn sync, gunicorn gthread and granian (WSGI, default and
    one blocking thread per worker), each with stdlib json and orjson, 2
-   workers, and drives each with the same three requests at 32 connections over loopback (wrk when
-   installed, else a Python load generator), recording time to the first 200 and RSS per worker;
-3. prints a table, checks the targets, picks the fastest stack whose p99 meets the target, and
+   workers, floor and service side by side, and drives them in turn with the same three requests
+   at 32 connections over loopback (wrk when installed, else a Python load generator), in
+   alternating rounds whose medians are reported, recording time to the first 200 and RSS;
+3. prints a table, checks the targets, picks the fastest stack whose p99 meets the target (or,
+   when none does, the one closest to it), and
    writes ``bench/results/latest.json`` and ``bench/results/eval-scaling.svg``.
 """
 
