@@ -450,7 +450,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     args.duration = args.duration or (2.0 if args.quick else 5.0)
-    args.rounds = args.rounds or (1 if args.quick else 3)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
+    elif args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     args.warmup = args.warmup or (1.0 if args.quick else 2.0)
     args.sizes = [int(n) for n in args.sizes.split(",") if n]
     args.cold_runs = args.cold_runs or (2 if args.quick else 5)

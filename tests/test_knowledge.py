@@ -103,3 +103,29 @@ def test_notes_and_analytes_are_complete() -> None:
 def test_rotigotine_code_is_not_perindopril() -> None:
     rotigotine = next(i for i in K.ingredients if i.id == "rotigotine")
     assert "54552" not in rotigotine.codes
+
+
+@pytest.mark.parametrize(
+    ("text", "ingredient"),
+    [
+        ("PRAMİPEXOLE 0.25 MG", "pramipexole"),  # Turkish capital I: lower() would add a dot
+        ("pramıpexole", "pramipexole"),  # dotless i
+        ("iron ſucrose injection", "iron-sucrose"),  # long s
+        ("Horizant (gabapentin enacarbil) ER", "gabapentin-enacarbil"),
+        ("lisinopril 10 MG Oral Tablet", None),
+    ],
+)
+def test_medication_names_match_case_insensitively(text: str, ingredient: str | None) -> None:
+    found = K.ingredient_index.by_name(text)
+    assert (found.id if found else None) == ingredient
+
+
+def test_huge_medication_texts_are_matched_but_not_cached() -> None:
+    from cds_service.knowledge import MAX_CACHED_NAME
+
+    index = K.ingredient_index
+    huge = "x" * MAX_CACHED_NAME + " ropinirole"
+    before = index._cached_by_name.cache_info().currsize
+    found = index.by_name(huge)
+    assert found is not None and found.id == "ropinirole"
+    assert index._cached_by_name.cache_info().currsize == before

@@ -61,3 +61,13 @@ def test_no_patient_data_or_token_in_logs(sc, tmp_path, caplog) -> None:
     assert stream.getvalue(), "the access log line must be there"
     leaked = sorted(s for s in _secrets(sc.request) if _leaks(logged, s))
     assert leaked == []
+
+
+def test_access_line_is_ascii_even_for_an_unusual_method() -> None:
+    from cds_service.observability.access_log import INVALID, access_record
+
+    app = create_app({"require_auth": False})
+    with app.test_request_context("/cds-services", method="GÉT"):
+        assert access_record(405, 0.001)["method"] == INVALID
+    with app.test_request_context("/cds-services", method="GET"):
+        assert access_record(200, 0.001)["method"] == "GET"

@@ -11,20 +11,18 @@ def parse_fhir_datetime(value: object) -> datetime | None:
         return None
     text = value.strip()
     try:
-        if len(text) > 10:  # the common case first: a full dateTime, usually in UTC ("...Z")
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if parsed.tzinfo is UTC:
-                return parsed
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC)
         if len(text) == 4:
             return datetime(int(text), 1, 1, tzinfo=UTC)
         if len(text) == 7:
             return datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
         if len(text) == 10:
             return datetime.fromisoformat(text).replace(tzinfo=UTC)
-        return None
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if parsed.tzinfo is UTC:  # the common case ("...Z"): already what we return
+            return parsed
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted past the range
         return None
 

@@ -28,22 +28,6 @@ def _panel_complete(usable: list[LabFact], day: object) -> bool:
     return "iron" in found and bool(found & {"tibc", "uibc"})
 
 
-def _sort_time(observation: Mapping[str, Any]) -> datetime:
-    """When the result was taken, for ordering; NEVER when unknown.
-
-    The common shape, a UTC effectiveDateTime ('2026-10-30T08:00:00Z'), is read directly
-    (fromisoformat reads 'Z' as UTC from Python 3.11); everything else goes through
-    effective_time, which the chosen results are parsed with anyway.
-    """
-    value = observation.get("effectiveDateTime")
-    if isinstance(value, str) and len(value) > 10 and value[-1] == "Z":
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass
-    return effective_time(observation) or NEVER
-
-
 def select_labs(
     knowledge: Knowledge,
     observations: Iterable[Mapping[str, Any]],
@@ -61,7 +45,7 @@ def select_labs(
         if isinstance(status, str) and status not in statuses:
             continue  # preliminary, cancelled, entered-in-error...: never cited
         if is_mine(resource):
-            candidates.append((_sort_time(resource), analyte, resource))
+            candidates.append((effective_time(resource) or NEVER, analyte, resource))
     candidates.sort(key=itemgetter(0), reverse=True)
     usable: list[LabFact] = []
     unusable: list[UnusableLab] = []

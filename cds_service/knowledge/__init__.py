@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 FILES = ("valuesets", "medications", "parameters", "recommendations", "citations")
+MAX_CACHED_NAME = 512  # characters; a medication's name and text are far shorter
 
 
 def normalise_code(system: str, code: str) -> str:
@@ -76,8 +77,8 @@ class Ingredient:
 class IngredientIndex:
     """Which ingredient a medication is: by RxNorm code, else by name; file order breaks ties.
 
-    Name matching runs on lower-cased text with lower-case patterns, and its answers are kept in
-    a bounded cache: medication names repeat across every patient of a site.
+    Answers to name matching are kept in a bounded cache: medication names repeat across every
+    patient of a site. Only names of ordinary length are kept, so huge texts cannot fill memory.
     """
 
     def __init__(self, ingredients: tuple[Ingredient, ...]) -> None:
@@ -88,8 +89,16 @@ class IngredientIndex:
             for code in ingredient.codes:
                 self._by_code.setdefault(code, ingredient)
         # One search rules out the many medication names that match no ingredient.
-        self._any_name = re.compile("|".join(f"(?:{i.pattern.pattern})" for i in ingredients))
-        self.by_name = lru_cache(maxsize=8192)(self._by_name)
+        self._any_name = re.compile(
+            "|".join(f"(?:{i.pattern.pattern})" for i in ingredients), re.IGNORECASE
+        )
+        self._cached_by_name = lru_cache(maxsize=8192)(self._by_name)
+
+    def by_name(self, text: str) -> Ingredient | None:
+        """The first ingredient (in file order) whose names or name patterns occur in ``text``."""
+        if len(text) <= MAX_CACHED_NAME:
+            return self._cached_by_name(text)
+        return self._by_name(text)
 
     def by_codes(self, rxcuis: Iterable[str]) -> Ingredient | None:
         """The first ingredient (in file order) that lists any of ``rxcuis``."""
@@ -97,11 +106,11 @@ class IngredientIndex:
         return min(found, key=lambda i: self._rank[i.id]) if found else None
 
     def _by_name(self, text: str) -> Ingredient | None:
-        lowered = text.lower()
-        if not self._any_name.search(lowered):
+        # Case-insensitive regexes, not str.lower(): lower() turns "İ" into two characters.
+        if not self._any_name.search(text):
             return None
         for ingredient in self._ingredients:
-            if ingredient.pattern.search(lowered):
+            if ingredient.pattern.search(text):
                 return ingredient
         return None
 
@@ -153,16 +162,13 @@ def _concept(cid: str, spec: dict[str, Any]) -> ConceptSet:
 
 def _ingredient(spec: dict[str, Any]) -> Ingredient:
     alternatives = [r"\b" + re.escape(n.lower()) + r"\b" for n in spec["names"]]
-    for pattern in spec.get("name_patterns", []):
-        if pattern != pattern.lower():  # they run on lower-cased text, without IGNORECASE
-            raise ValueError(f"name pattern of {spec['id']} is not lower-case: {pattern!r}")
-        alternatives.append(pattern)
+    alternatives += spec.get("name_patterns", [])
     return Ingredient(
         id=spec["id"],
         display=spec["display"],
         drug_class=spec["class"],
         codes=frozenset(c["code"] for c in spec["codes"]),
-        pattern=re.compile("|".join(alternatives)),
+        pattern=re.compile("|".join(alternatives), re.IGNORECASE),
         refractory_option=bool(spec.get("refractory_option", False)),
     )
 

@@ -71,7 +71,7 @@ def access_record(status: int, duration_s: float) -> dict[str, Any]:
     method = request.method
     record: dict[str, Any] = {
         "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "method": method if method.isalpha() else INVALID,
+        "method": method if method.isascii() and method.isalpha() else INVALID,
         "path": rule,
         "status": status,
         "duration_ms": round(duration_s * 1000.0, 2),
