@@ -1,4 +1,4 @@
-"""The ``rls-cds`` command: serve (gunicorn), quickstart, evaluate, feedback-report."""
+"""The ``rls-cds`` command: serve (gunicorn or granian), quickstart, evaluate, feedback-report."""
 
 from __future__ import annotations
 
@@ -24,21 +24,30 @@ QUICKSTART_ENV = {
 
 
 def _serve(args: argparse.Namespace, extra_env: dict[str, str] | None = None) -> int:
-    """Replace this process with gunicorn serving ``cds_service.wsgi:app``."""
+    """Replace this process with the production server (CDS_SERVER: gunicorn or granian)."""
     env = dict(os.environ)
     env.update(extra_env or {})
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        "python:cds_service.gunicorn_conf",
-        "--bind",
-        f"{args.host}:{args.port}",
-    ]
-    if args.workers:
-        argv += ["--workers", str(args.workers)]
-    argv.append("cds_service.wsgi:app")
+    server = env.get("CDS_SERVER", "gunicorn").strip().lower() or "gunicorn"
+    if server == "granian":
+        from cds_service.granian_serve import granian_argv, prepare_metrics_dir
+
+        prepare_metrics_dir(env)
+        argv = granian_argv(args.host, args.port, args.workers)
+    elif server == "gunicorn":
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:cds_service.gunicorn_conf",
+            "--bind",
+            f"{args.host}:{args.port}",
+        ]
+        if args.workers:
+            argv += ["--workers", str(args.workers)]
+        argv.append("cds_service.wsgi:app")
+    else:
+        raise SystemExit(f"CDS_SERVER must be gunicorn or granian, got {server!r}")
     sys.stdout.flush()
     os.execve(sys.executable, argv, env)
     return 0  # pragma: no cover - execve does not return
@@ -129,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rls-cds", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (
-        ("serve", "run the production server (gunicorn)"),
+        ("serve", "run the production server (gunicorn; CDS_SERVER=granian for granian)"),
         ("quickstart", "serve with auth OFF and the console ON, for local trials only"),
     ):
         cmd = commands.add_parser(name, help=helptext)

@@ -76,3 +76,30 @@ def test_quickstart_turns_auth_off_loudly(monkeypatch, capsys) -> None:
     env = calls[0]
     assert env["CDS_REQUIRE_AUTH"] == "false" and env["CDS_ENABLE_CONSOLE"] == "true"
     assert "authentication (JWT) is OFF" in capsys.readouterr().err
+
+
+def test_serve_execs_granian_when_asked(monkeypatch, tmp_path) -> None:
+    calls = []
+    monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append((argv, env)))
+    metrics = tmp_path / "prom"
+    metrics.mkdir()
+    (metrics / "counter_99.db").write_bytes(b"stale")
+    monkeypatch.setenv("CDS_SERVER", "granian")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics))
+    monkeypatch.setenv("CDS_GRACEFUL_TIMEOUT", "12")
+    monkeypatch.delenv("CDS_THREADS", raising=False)
+    cli.main(["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"])
+    argv, env = calls[0]
+    assert argv[1:] == ["-m", "granian", "--interface", "wsgi", "--host", "0.0.0.0",
+                        "--port", "9000", "--workers", "3", "--blocking-threads", "1",
+                        "--workers-kill-timeout", "12", "--respawn-failed-workers", "--no-ws",
+                        "--log-level", "info", "cds_service.wsgi:app"]
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == str(metrics)
+    assert list(metrics.iterdir()) == [], "a previous run's samples are dropped"
+
+
+def test_serve_refuses_an_unknown_server(monkeypatch) -> None:
+    monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: None)
+    monkeypatch.setenv("CDS_SERVER", "uwsgi")
+    with pytest.raises(SystemExit, match="CDS_SERVER must be gunicorn or granian, got 'uwsgi'"):
+        cli.main(["serve"])

@@ -1,0 +1,66 @@
+"""Serving with granian instead of gunicorn (``CDS_SERVER=granian``): its command line.
+
+granian's WSGI interface with one blocking Python thread per worker answered 23-56 % more
+realistic requests than gunicorn sync in every benchmark run (README "Performance"), with about
+the same p99. It is an option, not the default, because gunicorn also kills stuck workers
+(``CDS_TIMEOUT``) and recycles them (``CDS_MAX_REQUESTS``); granian does neither, so those two
+variables do not apply here. The rest is mapped: worker count (cgroup-aware), blocking threads
+(``CDS_THREADS``, default 1: more threads contend for one GIL), graceful shutdown time, log
+level, and Prometheus multiprocess mode (the directory is prepared here, before the workers
+import prometheus_client, and emptied of a previous run's samples).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import tempfile
+from collections.abc import MutableMapping
+
+from cds_service.serving import default_workers, effective_cpu_count, env_int
+
+APP = "cds_service.wsgi:app"
+LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
+
+
+def prepare_metrics_dir(env: MutableMapping[str, str]) -> str:
+    """PROMETHEUS_MULTIPROC_DIR for the workers: as given (or a new temporary one), emptied."""
+    path = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not path:
+        path = tempfile.mkdtemp(prefix="rls-cds-prometheus-")
+    os.makedirs(path, exist_ok=True)
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        os.remove(stale)
+    env["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def granian_argv(host: str, port: int, workers: int | None, app: str = APP) -> list[str]:
+    """``python -m granian ...`` serving ``app`` with the CDS_* settings of this environment."""
+    count = workers or env_int("CDS_WORKERS", 0) or default_workers(effective_cpu_count())
+    level = os.environ.get("CDS_LOG_LEVEL", "info").strip().lower() or "info"
+    if level not in LOG_LEVELS:
+        raise SystemExit(f"CDS_LOG_LEVEL must be one of {sorted(LOG_LEVELS)}, got {level!r}")
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(count),
+        "--blocking-threads",
+        str(env_int("CDS_THREADS", 1, minimum=1)),
+        "--workers-kill-timeout",
+        str(env_int("CDS_GRACEFUL_TIMEOUT", 30, minimum=1)),
+        "--respawn-failed-workers",
+        "--no-ws",
+        "--log-level",
+        level,
+        app,
+    ]
