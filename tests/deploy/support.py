@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -118,6 +120,62 @@ def running(argv: list[str], env: dict[str, str], cwd: Path) -> Iterator[subproc
         proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()
+
+
+@dataclass
+class Shutdown:
+    """What a SIGTERM during an in-flight request left behind (see sigterm_mid_request)."""
+
+    answer: tuple[int, bytes] | None
+    error: BaseException | None
+    exit_code: int
+    seconds: float
+    log: str
+
+
+def sigterm_mid_request(argv: list[str], env: dict[str, str], port: int, cwd: Path) -> Shutdown:
+    """Serve tests/deploy/sleepy_app.py with ``argv``, GET /slow, send SIGTERM 0.3 s into it."""
+    answers: list[tuple[int, bytes]] = []
+    errors: list[BaseException] = []
+
+    def slow_request() -> None:
+        try:
+            answers.append(http_get(f"http://127.0.0.1:{port}/slow", timeout=15))
+        except Exception as exc:  # reported by the caller's assertions
+            errors.append(exc)
+
+    with running(argv, env, cwd) as proc:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc)
+        client = threading.Thread(target=slow_request)
+        started = time.monotonic()
+        client.start()
+        time.sleep(0.3)  # the request is now sleeping inside a worker
+        proc.send_signal(signal.SIGTERM)
+        client.join(timeout=20)
+        exit_code = proc.wait(timeout=20)
+        seconds = time.monotonic() - started
+        log = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    return Shutdown(answers[0] if answers else None, errors[0] if errors else None,
+                    exit_code, seconds, log)
+
+
+def counted_metrics(argv: list[str], env: dict[str, str], port: int, cwd: Path,
+                    requests: int) -> tuple[str, int]:
+    """GET /count ``requests`` times, then /metrics; stop with SIGTERM: the text and exit code."""
+    with running(argv, env, cwd) as proc:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc)
+        for _ in range(requests):
+            assert http_get(f"http://127.0.0.1:{port}/count")[0] == 200
+        _, body = http_get(f"http://127.0.0.1:{port}/metrics")
+        proc.send_signal(signal.SIGTERM)
+        exit_code = proc.wait(timeout=20)
+    return body.decode(), exit_code
+
+
+def metric_value(text: str, name: str, labels: str) -> float | None:
+    """The value of ``name{labels}`` in a Prometheus text exposition, or None."""
+    found = re.search(rf"^{re.escape(name)}\{{{re.escape(labels)}\}} (\S+)$", text, re.M)
+    return float(found.group(1)) if found else None
 
 
 @dataclass

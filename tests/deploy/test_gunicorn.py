@@ -5,19 +5,22 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from .sleepy_app import SLOW_BODY
-from .support import HERE, free_port, http_get, python_path_env, running, wait_for_http
+from .support import (
+    HERE,
+    counted_metrics,
+    free_port,
+    metric_value,
+    python_path_env,
+    sigterm_mid_request,
+)
 
 SETTINGS = (
     "bind",
@@ -159,53 +162,20 @@ def gunicorn_argv(port: int) -> list[str]:
 def test_sigterm_finishes_the_in_flight_request_and_exits_0(tmp_path: Path) -> None:
     port = free_port()
     env = python_path_env({"CDS_WORKERS": "2", "CDS_GRACEFUL_TIMEOUT": "30"})
-    result: dict[str, object] = {}
-
-    def slow_request() -> None:
-        try:
-            result["answer"] = http_get(f"http://127.0.0.1:{port}/slow", timeout=15)
-        except Exception as exc:  # reported by the assertion below
-            result["error"] = exc
-
-    with running(gunicorn_argv(port), env, tmp_path) as proc:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc)
-        client = threading.Thread(target=slow_request)
-        started = time.monotonic()
-        client.start()
-        time.sleep(0.3)  # the request is now sleeping inside a worker
-        proc.send_signal(signal.SIGTERM)
-        client.join(timeout=20)
-        exit_code = proc.wait(timeout=20)
-        elapsed = time.monotonic() - started
-        log = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-
-    assert "error" not in result, f"in-flight request failed: {result.get('error')!r}\n{log}"
-    status, body = result["answer"]
-    assert status == 200
-    assert body == SLOW_BODY, "the response arrived incomplete"
-    assert exit_code == 0, log
-    assert elapsed < 20, "shutdown waited for the graceful timeout, not for the request"
-    assert "Handling signal: term" in log
-    assert '"path":"/slow","status":200' in log
+    done = sigterm_mid_request(gunicorn_argv(port), env, port, tmp_path)
+    assert done.error is None, f"in-flight request failed: {done.error!r}\n{done.log}"
+    assert done.answer == (200, SLOW_BODY), "the response failed or arrived incomplete"
+    assert done.exit_code == 0, done.log
+    assert done.seconds < 20, "shutdown waited for the graceful timeout, not for the request"
+    assert "Handling signal: term" in done.log
+    assert '"path":"/slow","status":200' in done.log
 
 
 def test_metrics_are_summed_over_workers(tmp_path: Path) -> None:
     port = free_port()
     env = python_path_env({"CDS_WORKERS": "2", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
-    requests = 12
-    with running(gunicorn_argv(port), env, tmp_path) as proc:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc)
-        for _ in range(requests):
-            assert http_get(f"http://127.0.0.1:{port}/count")[0] == 200
-        _, body = http_get(f"http://127.0.0.1:{port}/metrics")
-        pids = {p.stem.rsplit("_", 1)[-1] for p in tmp_path.glob("counter_*.db")}
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    text = body.decode()
-    cards = re.search(r'^cds_cards_total\{rule_id="test-rule"\} (\S+)$', text, re.M)
-    calls = re.search(
-        r'^cds_http_requests_total\{service="sleepy",status="200"\} (\S+)$', text, re.M
-    )
-    assert cards and float(cards.group(1)) == requests, text
-    assert calls and float(calls.group(1)) == requests, text
-    assert len(pids) >= 1
+    text, exit_code = counted_metrics(gunicorn_argv(port), env, port, tmp_path, requests=12)
+    assert exit_code == 0
+    assert metric_value(text, "cds_cards_total", 'rule_id="test-rule"') == 12, text
+    assert metric_value(text, "cds_http_requests_total", 'service="sleepy",status="200"') == 12
+    assert list(tmp_path.glob("counter_*.db")), "the workers wrote their samples to the directory"
