@@ -32,7 +32,7 @@ def _serve(args: argparse.Namespace, extra_env: dict[str, str] | None = None) ->
         from cds_service.granian_serve import granian_argv, prepare_metrics_dir
 
         prepare_metrics_dir(env)
-        argv = granian_argv(args.host, args.port, args.workers)
+        argv = granian_argv(args.host, args.port, args.workers, env)
     elif server == "gunicorn":
         argv = [
             sys.executable,

@@ -16,7 +16,7 @@ import glob
 import os
 import sys
 import tempfile
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 from cds_service.serving import default_workers, effective_cpu_count, env_int
 
@@ -36,10 +36,20 @@ def prepare_metrics_dir(env: MutableMapping[str, str]) -> str:
     return path
 
 
-def granian_argv(host: str, port: int, workers: int | None, app: str = APP) -> list[str]:
-    """``python -m granian ...`` serving ``app`` with the CDS_* settings of this environment."""
-    count = workers or env_int("CDS_WORKERS", 0) or default_workers(effective_cpu_count())
-    level = os.environ.get("CDS_LOG_LEVEL", "info").strip().lower() or "info"
+def granian_argv(
+    host: str,
+    port: int,
+    workers: int | None,
+    environ: Mapping[str, str] = os.environ,
+    app: str = APP,
+) -> list[str]:
+    """``python -m granian ...`` serving ``app`` with the CDS_* settings of ``environ``."""
+    count = (
+        workers
+        or env_int("CDS_WORKERS", 0, environ=environ)
+        or default_workers(effective_cpu_count())
+    )
+    level = environ.get("CDS_LOG_LEVEL", "info").strip().lower() or "info"
     if level not in LOG_LEVELS:
         raise SystemExit(f"CDS_LOG_LEVEL must be one of {sorted(LOG_LEVELS)}, got {level!r}")
     return [
@@ -55,9 +65,9 @@ def granian_argv(host: str, port: int, workers: int | None, app: str = APP) -> l
         "--workers",
         str(count),
         "--blocking-threads",
-        str(env_int("CDS_THREADS", 1, minimum=1)),
+        str(env_int("CDS_THREADS", 1, minimum=1, environ=environ)),
         "--workers-kill-timeout",
-        str(env_int("CDS_GRACEFUL_TIMEOUT", 30, minimum=1)),
+        str(env_int("CDS_GRACEFUL_TIMEOUT", 30, minimum=1, environ=environ)),
         "--respawn-failed-workers",
         "--no-ws",
         "--log-level",

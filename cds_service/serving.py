@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 
 
-def env_int(name: str, default: int, minimum: int = 0) -> int:
-    """The integer in environment variable ``name``, or ``default`` when unset or empty."""
-    raw = os.environ.get(name, "").strip()
+def env_int(
+    name: str, default: int, minimum: int = 0, environ: Mapping[str, str] = os.environ
+) -> int:
+    """The integer in variable ``name`` of ``environ``, or ``default`` when unset or empty."""
+    raw = environ.get(name, "").strip()
     if not raw:
         return default
     try:

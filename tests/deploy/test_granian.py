@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 
@@ -21,13 +20,7 @@ from .support import (
 
 def sleepy_granian(port: int, env: dict[str, str]) -> list[str]:
     """The exact command ``rls-cds serve`` builds, serving tests/deploy/sleepy_app.py."""
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        return granian_argv("127.0.0.1", port, None, app="sleepy_app:app")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    return granian_argv("127.0.0.1", port, None, env, app="sleepy_app:app")
 
 
 def test_sigterm_lets_the_in_flight_request_finish() -> None:
