@@ -62,5 +62,8 @@ def service_call(service_id: str) -> Response:
         runtime.knowledge, runtime.settings, service, body, runtime.fetch_missing
     )
     log["rules"] = list(outcome.rule_ids)
+    log["prefetch"] = list(outcome.prefetch)
+    if outcome.unreadable:  # reason codes only (resource type, field, error kind): no values
+        log["unreadable"] = list(outcome.unreadable)
     runtime.after_cards(outcome.rule_ids)
     return json_response(outcome.response)

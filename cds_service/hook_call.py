@@ -12,7 +12,7 @@ from cds_service.engine.evaluate import evaluate
 from cds_service.engine.facts import HookInput
 from cds_service.errors import BadRequest, PrefetchUnavailable
 from cds_service.fhir.extract import build_record, extract_drafts
-from cds_service.fhir.prefetch import missing_keys, usable_prefetch
+from cds_service.fhir.prefetch import REFETCH, key_states, usable_prefetch
 from cds_service.fhir.resources import ResourceIndex
 from cds_service.knowledge import Knowledge
 from cds_service.protocol import check_request
@@ -26,6 +26,8 @@ FetchMissing = Callable[[Mapping[str, str], Mapping[str, Any], Mapping[str, Any]
 class Outcome:
     response: dict[str, Any]
     rule_ids: tuple[str, ...]
+    unreadable: tuple[str, ...] = ()  # reason codes of what could not be read (for the log)
+    prefetch: tuple[str, ...] = ()  # "key:state" as the client sent each key (for the log)
 
 
 def _check_patient(prefetch: Mapping[str, Any], patient_id: str) -> None:
@@ -48,7 +50,8 @@ def call_service(
     request = check_request(body, service.hook)
     context = request["context"]
     prefetch: Mapping[str, Any] = request.get("prefetch") or {}
-    missing = missing_keys(service.prefetch, prefetch)
+    states = key_states(service.prefetch, prefetch)
+    missing = [key for key, state in states.items() if state in REFETCH]
     if missing:
         if fetch_missing is None:
             raise PrefetchUnavailable(
@@ -61,12 +64,25 @@ def call_service(
     patient_id = context["patientId"]
     _check_patient(data, patient_id)
     index = ResourceIndex.of(data.values())
-    record = build_record(knowledge, patient_id, index)
-    drafts, skipped = extract_drafts(knowledge, patient_id, context.get("draftOrders"), index)
+    record, codes = build_record(knowledge, patient_id, index)
+    drafts, skipped, draft_codes = extract_drafts(
+        knowledge, patient_id, context.get("draftOrders"), index
+    )
     judged, others = service.module.split_drafts(drafts, context)
     if skipped:
         record = replace(record, skipped=record.skipped + skipped)
-    hook = HookInput(service.hook, settings.clock(), judged, others)
+    hook = HookInput(
+        service.hook,
+        settings.clock(),
+        tuple(d for d in judged if not d.unreadable),
+        tuple(d for d in others if not d.unreadable),
+        unreadable_drafts=tuple(d for d in judged if d.unreadable),
+    )
     findings = evaluate(knowledge, record, hook, freshness_days=settings.freshness_days)
     cards = [render_card(knowledge, f, patient_id) for f in findings]
-    return Outcome({"cards": cards}, tuple(f.rule_id for f in findings))
+    return Outcome(
+        {"cards": cards},
+        tuple(f.rule_id for f in findings),
+        codes + draft_codes,
+        tuple(f"{key}:{state}" for key, state in states.items()),
+    )

@@ -16,8 +16,12 @@ RULE_IDS = {
     "iv-iron-recent-infusion", "alpha2delta-first-line", "dopamine-agonist-against",
     "levodopa-against", "cabergoline-strong-against", "ketamine-not-recommended",
     "not-recommended-agent", "augmentation-risk-active-da", "opioid-refractory-option",
+    # not guideline rules: what could not be read is said, never silently dropped
+    "order-not-checked", "data-not-read",
 }
-RULE_SOURCES = ["engine/iron_rules.py", "engine/drug_rules.py", "engine/evaluate.py"]
+RULE_SOURCES = [
+    "engine/iron_rules.py", "engine/drug_rules.py", "engine/evaluate.py", "engine/reading_rules.py"
+]
 
 
 def test_every_file_has_the_same_version() -> None:

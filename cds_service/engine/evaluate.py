@@ -14,6 +14,7 @@ from cds_service.engine.facts import HookInput, PatientRecord
 from cds_service.engine.findings import Finding, Note
 from cds_service.engine.iron import Decision
 from cds_service.engine.iron_rules import decide, iron_findings, iron_sucrose_finding
+from cds_service.engine.reading_rules import data_not_read, order_not_checked
 from cds_service.engine.situation import Situation, situation
 from cds_service.knowledge import Knowledge
 
@@ -39,13 +40,18 @@ def evaluate(
 ) -> list[Finding]:
     """Every finding for this patient and hook, one per rule, in a stable order."""
     s = situation(knowledge, record, hook, freshness_days)
-    if not has_rls(s) or (s.order_hook and not rls_relevant_draft(s)):
+    if not has_rls(s):
         return []
+    unchecked = order_not_checked(s)
+    if s.order_hook and not rls_relevant_draft(s):
+        return [_with_common_notes(s, f) for f in unchecked]
     decision, notes = decide(s)
     findings = iron_findings(s, decision, notes) + iron_sucrose_finding(s)
     findings += against_findings(s) + augmentation_finding(s) + opioid_finding(s)
     not_qualifying = s.recent_infusion is None and decision is Decision.NOT_QUALIFIES
     findings += alpha2delta_finding(s, findings, not_qualifying)
+    findings = unchecked + findings
+    findings += data_not_read(s, findings)
     return [_with_common_notes(s, f) for f in findings]
 
 

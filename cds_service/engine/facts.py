@@ -65,6 +65,7 @@ class MedicationFact:
     reasons: tuple[Concept, ...] = ()  # resolved reasonCode / reasonReference
     reason_stated: bool = False  # any reasonCode or reasonReference present
     route_text: str = ""
+    unreadable: str = ""  # why the resource could not be read as FHIR R4; "" when it could
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,4 @@ class HookInput:
     other_drafts: tuple[MedicationFact, ...] = field(
         default_factory=tuple
     )  # unsigned, not selected
+    unreadable_drafts: tuple[MedicationFact, ...] = ()  # orders to judge that could not be read

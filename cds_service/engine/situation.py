@@ -29,6 +29,7 @@ class Situation:
     history: tuple[ClassifiedMedication, ...]  # every request on file, any status
     iron: IronStatus
     recent_infusion: MedicationFact | None
+    unreadable_drafts: tuple[MedicationFact, ...] = ()  # orders to judge that could not be read
 
     @property
     def order_hook(self) -> bool:
@@ -116,4 +117,5 @@ def situation(
         history=history,
         iron=iron_status(record, hook.now, freshness_days),
         recent_infusion=_recent_infusion(knowledge, record, hook.now),
+        unreadable_drafts=hook.unreadable_drafts,
     )

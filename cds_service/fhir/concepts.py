@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cds_service.engine.facts import Concept
+from cds_service.fhir.resources import as_list
 from cds_service.knowledge import Knowledge
 
 
@@ -28,9 +29,7 @@ def concept_of(knowledge: Knowledge, *concepts: object) -> Concept:
 
 
 def _codings(cc: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    value = cc.get("coding")
-    if isinstance(value, list):
-        yield from (c for c in value if isinstance(c, Mapping))
+    yield from (c for c in as_list(cc.get("coding")) if isinstance(c, Mapping))
 
 
 def first_code(cc: object) -> str | None:

@@ -1,12 +1,14 @@
 """Raw prefetch and draft orders -> one PatientRecord and the drafted MedicationFacts.
 
 Resources that are not about the context patient are dropped silently; resources of a type the
-rules read that are not valid FHIR R4 are skipped and named, never allowed to sink the request.
+rules read that are not valid FHIR R4, even read leniently, are skipped and named (and a drafted
+order that cannot be read becomes a fact saying so), never allowed to sink the request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from cds_service.engine.facts import (
@@ -41,6 +43,7 @@ class _Reader:
     def __init__(self, knowledge: Knowledge, patient_id: str, index: ResourceIndex) -> None:
         self.knowledge, self.patient_id, self.index = knowledge, patient_id, index
         self.skipped: list[str] = []
+        self.codes: list[str] = []  # reason codes for the log: types and fields, no values
         self.own_ref = f"Patient/{patient_id}"
 
     def mine(self, resource: Mapping[str, Any], field: str = "subject") -> bool:
@@ -52,7 +55,8 @@ class _Reader:
     def valid(self, resource: Mapping[str, Any]) -> bool:
         reason = invalid_reason(resource)
         if reason:
-            self.skipped.append(f"{label(resource)} ({reason})")
+            self.skipped.append(f"{label(resource)} ({reason.message})")
+            self.codes.append(reason.code)
         return reason is None
 
     def of_type(self, rtype: str) -> list[dict[str, Any]]:
@@ -107,11 +111,14 @@ class _Reader:
         return tuple(facts)
 
 
-def build_record(knowledge: Knowledge, patient_id: str, index: ResourceIndex) -> PatientRecord:
-    """Everything the rules read about ``patient_id`` from the indexed (complete) prefetch."""
+def build_record(
+    knowledge: Knowledge, patient_id: str, index: ResourceIndex
+) -> tuple[PatientRecord, tuple[str, ...]]:
+    """Everything the rules read about ``patient_id`` from the indexed (complete) prefetch,
+    and the reason codes of what could not be read."""
     reader = _Reader(knowledge, patient_id, index)
     labs, unusable = reader.labs()
-    return PatientRecord(
+    record = PatientRecord(
         patient_id=patient_id,
         patient=reader.patient(),
         conditions=reader.conditions(),
@@ -123,14 +130,17 @@ def build_record(knowledge: Knowledge, patient_id: str, index: ResourceIndex) ->
         ),
         skipped=tuple(reader.skipped),
     )
+    return record, tuple(reader.codes)
 
 
 def extract_drafts(
     knowledge: Knowledge, patient_id: str, draft_orders: object, prefetch_index: ResourceIndex
-) -> tuple[tuple[MedicationFact, ...], tuple[str, ...]]:
-    """The drafted MedicationRequests of ``draftOrders`` for this patient, and what was skipped.
+) -> tuple[tuple[MedicationFact, ...], tuple[str, ...], tuple[str, ...]]:
+    """The drafted MedicationRequests of ``draftOrders`` for this patient, what was skipped,
+    and the reason codes for the log.
 
-    References resolve within the draft Bundle first, then within the prefetch.
+    References resolve within the draft Bundle first, then within the prefetch. A draft that
+    cannot be read is kept as a fact marked ``unreadable``, so the answer can name it.
     """
     index = ResourceIndex.of([draft_orders], parent=prefetch_index)
     reader = _Reader(knowledge, patient_id, index)
@@ -141,6 +151,13 @@ def extract_drafts(
         subject = resource.get("subject")
         if subject is not None and not reader.mine(resource):
             continue  # an order for another patient is never ours to judge
-        if reader.valid(resource):
-            drafts.append(medication_fact(knowledge, resource, index))
-    return tuple(drafts), tuple(reader.skipped)
+        if "medicationCodeableConcept" not in resource and "medicationReference" not in resource:
+            # No drug chosen yet (the Sandbox's Rx View sends this as it opens): nothing to
+            # check, so nothing to say; the log still names it.
+            reader.codes.append("MedicationRequest.medication:absent")
+            continue
+        fact = medication_fact(knowledge, resource, index)  # never raises on odd JSON
+        if not reader.valid(resource):
+            fact = replace(fact, unreadable=reader.skipped[-1])
+        drafts.append(fact)
+    return tuple(drafts), tuple(reader.skipped), tuple(reader.codes)

@@ -8,6 +8,7 @@ from typing import Any
 
 from cds_service.engine.facts import LabFact, UnusableLab
 from cds_service.fhir.dates import parse_fhir_datetime
+from cds_service.fhir.resources import as_list
 from cds_service.fhir.units import parse_value_string, to_canonical
 from cds_service.knowledge import Knowledge
 
@@ -15,8 +16,8 @@ from cds_service.knowledge import Knowledge
 def analyte_of(knowledge: Knowledge, observation: Mapping[str, Any]) -> str | None:
     """The analyte an Observation reports, from any of its LOINC codings."""
     code = observation.get("code")
-    codings = code.get("coding") if isinstance(code, dict) else None
-    if not isinstance(codings, list):
+    codings = as_list(code.get("coding")) if isinstance(code, dict) else None
+    if not codings:
         return None
     by_coding = knowledge.analyte_by_coding
     for coding in codings:

@@ -1,34 +1,94 @@
-"""Prefetch semantics: null is known-empty, absent or OperationOutcome means 'get it yourself'."""
+"""What each prefetch key holds, decided once per key: data, empty, missing or error.
+
+The explicit policy (HAPI's CDS Hooks module keeps one too, as its prefetch failure mode):
+
+- ``data``: a resource, or a Bundle holding at least one resource that is not an
+  OperationOutcome. Read it.
+- ``empty``: ``null``; or an OperationOutcome, alone or as a Bundle's only entries, whose issues
+  are all ``information`` or ``warning``. Epic's empty search is a searchset whose only entry is
+  such an outcome (``search.mode: outcome``, "Resource request returns no results"). Read as no
+  resources; never refetched.
+- ``missing``: the key is absent. Fetched from the FHIR server, else 412.
+- ``error``: an OperationOutcome with an ``error`` or ``fatal`` issue (or none at all), alone or
+  as a Bundle's only entries: the client says it failed. Fetched from the FHIR server, else 412.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 
-def is_operation_outcome(value: object) -> bool:
-    """An OperationOutcome in place of data, alone or as a Bundle's only kind of entry."""
+class KeyState(StrEnum):
+    DATA = "data"
+    EMPTY = "empty"
+    MISSING = "missing"
+    ERROR = "error"
+
+
+REFETCH = frozenset({KeyState.MISSING, KeyState.ERROR})
+BENIGN = frozenset({"information", "warning"})
+
+
+def _outcome_is_benign(outcome: Mapping[str, Any]) -> bool:
+    """An OperationOutcome that reports no failure: every issue information or warning."""
+    issues = outcome.get("issue")
+    issues = issues if isinstance(issues, list) else [issues] if isinstance(issues, dict) else []
+    return bool(issues) and all(
+        isinstance(i, dict) and i.get("severity") in BENIGN for i in issues
+    )
+
+
+def _outcomes_only(bundle: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The OperationOutcomes of a Bundle whose entries are all OperationOutcomes, else None."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list) or not entries:
+        return None
+    outcomes = []
+    for entry in entries:  # stops at the first datum: a data Bundle costs one look
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "OperationOutcome":
+            return None
+        outcomes.append(resource)
+    return outcomes
+
+
+def key_state(prefetch: Mapping[str, Any], key: str) -> KeyState:
+    """How ``prefetch[key]`` is to be read."""
+    if key not in prefetch:
+        return KeyState.MISSING
+    value = prefetch[key]
+    if value is None:
+        return KeyState.EMPTY
     if not isinstance(value, dict):  # JSON objects arrive as dicts; abc checks cost here
-        return False
-    if value.get("resourceType") == "OperationOutcome":
-        return True
-    if value.get("resourceType") == "Bundle":
-        entries = value.get("entry")
-        return isinstance(entries, list) and bool(entries) and all(  # stops at the first datum
-            isinstance(e, dict)
-            and isinstance(e.get("resource"), dict)
-            and e["resource"].get("resourceType") == "OperationOutcome"
-            for e in entries
-        )
-    return False
+        return KeyState.ERROR
+    rtype = value.get("resourceType")
+    if rtype == "OperationOutcome":
+        return KeyState.EMPTY if _outcome_is_benign(value) else KeyState.ERROR
+    if rtype == "Bundle":
+        outcomes = _outcomes_only(value)
+        if outcomes is not None:
+            return KeyState.EMPTY if all(map(_outcome_is_benign, outcomes)) else KeyState.ERROR
+    return KeyState.DATA
+
+
+def key_states(
+    templates: Mapping[str, str], prefetch: Mapping[str, Any] | None
+) -> dict[str, KeyState]:
+    """The state of every declared key."""
+    given = prefetch or {}
+    return {key: key_state(given, key) for key in templates}
 
 
 def missing_keys(templates: Mapping[str, str], prefetch: Mapping[str, Any] | None) -> list[str]:
-    """The declared keys the client did not fill (absent, or an OperationOutcome)."""
-    given = prefetch or {}
-    return [k for k in templates if k not in given or is_operation_outcome(given[k])]
+    """The declared keys to fetch from the FHIR server (missing, or reported as an error)."""
+    return [k for k, state in key_states(templates, prefetch).items() if state in REFETCH]
 
 
 def usable_prefetch(templates: Mapping[str, str], prefetch: Mapping[str, Any]) -> dict[str, Any]:
-    """The declared keys only; null stays null (known to be empty)."""
-    return {k: prefetch.get(k) for k in templates}
+    """The declared keys only; empty keys (null, or a benign outcome) become None."""
+    return {
+        k: None if key_state(prefetch, k) is KeyState.EMPTY else prefetch.get(k)
+        for k in templates
+    }

@@ -1,7 +1,8 @@
 """One JSON line per request on logger ``cds_service.access``, and the request metrics.
 
 The line carries only: time, method, route template, status, duration, and, for CDS calls, the
-service id, hook, hookInstance and rule ids the view put into ``flask.g.cds_log``. Query strings,
+service id, hook, hookInstance, rule ids, reason codes of what could not be read and how each
+prefetch key was read, as the view put them into ``flask.g.cds_log``. Query strings,
 bodies, headers and tokens are never read here, and the path is the matched route template
 (``/cds-services/<service_id>``), never the raw URL.
 """
@@ -81,10 +82,11 @@ def access_record(status: int, duration_s: float) -> dict[str, Any]:
         for key in ("service", "hook", "hookInstance"):
             if key in cds_log:
                 record[key] = _safe_id(cds_log[key])
-        if "rules" in cds_log:
-            rules = cds_log["rules"]
-            rules = list(rules) if isinstance(rules, list | tuple) else []
-            record["rules"] = [_safe_id(rule_id) for rule_id in rules[:_MAX_RULES]]
+        for key in ("rules", "unreadable", "prefetch"):  # lists of ids and reason codes
+            if key in cds_log:
+                items = cds_log[key]
+                items = list(items) if isinstance(items, list | tuple) else []
+                record[key] = [_safe_id(item) for item in items[:_MAX_RULES]]
     return record
 
 
