@@ -1,0 +1,161 @@
+"""Every request a real client sent (or documents), replayed over HTTP: the exact cards.
+
+The requests are in ``fhir_fixtures/clients/`` (copied from the project's captures of the CDS
+Hooks Sandbox and from Epic's and Oracle Health's documentation; see its README). Each must get
+the exact list of (rule id, indicator) that ``fhir_fixtures/clients/expected.json`` states.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cds_service.app import create_app
+from cds_service.protocol import validator
+
+from .fake_fhir import serve_captured
+
+CLIENTS = Path(__file__).resolve().parents[2] / "fhir_fixtures" / "clients"
+EXPECTED: dict[str, dict[str, Any]] = json.loads(
+    (CLIENTS / "expected.json").read_text(encoding="utf-8")
+)["requests"]
+SERVICES = {
+    "patient-view": "rls-patient-view",
+    "order-select": "rls-order-select",
+    "order-sign": "rls-order-sign",
+}
+
+
+def _load(name: str) -> dict[str, Any]:
+    return json.loads((CLIENTS / name).read_text(encoding="utf-8"))
+
+
+def _hook_requests() -> set[str]:
+    """Every file under clients/ that is a hook call (has 'hook' and 'hookInstance')."""
+    found = set()
+    for path in CLIENTS.rglob("*.json"):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(body, dict) and "hook" in body and "hookInstance" in body:
+            found.add(str(path.relative_to(CLIENTS)))
+    return found
+
+
+def _post(body: dict[str, Any], now: datetime, tmp_path: Path, **config: Any) -> Any:
+    app = create_app(
+        {"require_auth": False, "clock": lambda: now, "data_dir": tmp_path, **config}
+    )
+    return app.test_client().post(f"/cds-services/{SERVICES[body['hook']]}", json=body)
+
+
+def _pairs(response_json: dict[str, Any]) -> list[list[str]]:
+    return [[c["source"]["topic"]["code"], c["indicator"]] for c in response_json["cards"]]
+
+
+def test_every_captured_hook_request_has_an_expectation() -> None:
+    assert _hook_requests() == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if "fhir_server_data" not in EXPECTED[n]))
+def test_client_request_gets_its_exact_cards(name: str, tmp_path: Path) -> None:
+    expected = EXPECTED[name]
+    now = datetime.fromisoformat(expected["now"].replace("Z", "+00:00"))
+    response = _post(_load(name), now, tmp_path)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    validator("cds-response").validate(body)
+    assert _pairs(body) == [list(p) for p in expected["cards"]]
+    if "deletes" in expected:  # the agonist card offers to remove exactly the Sandbox's draft
+        card = next(c for c in body["cards"] if c["source"]["topic"]["code"].startswith("dopa"))
+        deletes = {
+            a["resourceId"] for s in card["suggestions"] for a in s["actions"] if a["type"] == "delete"
+        }
+        assert deletes == {expected["deletes"]}
+
+
+def test_sandbox_single_object_fields_are_read_as_arrays(tmp_path: Path) -> None:
+    """Rx View's draft with category and reasonCode as objects answers exactly as the same
+    draft with both wrapped in arrays: the reason is read (RLS), nothing is skipped."""
+    now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+    sent = _load("sandbox/order-select-pramipexole-with-reason.json")
+    wrapped = copy.deepcopy(sent)
+    draft = wrapped["context"]["draftOrders"]["entry"][0]["resource"]
+    assert isinstance(draft["category"], dict) and isinstance(draft["reasonCode"], dict)
+    draft["category"], draft["reasonCode"] = [draft["category"]], [draft["reasonCode"]]
+    as_sent, as_r4 = (_post(b, now, tmp_path).get_json() for b in (sent, wrapped))
+    assert _pairs(as_sent) == _pairs(as_r4)
+    assert [c["detail"] for c in as_sent["cards"]] == [c["detail"] for c in as_r4["cards"]]
+    assert "could not be read" not in json.dumps(as_sent)
+
+
+def test_epic_empty_searches_are_empty_not_missing(tmp_path: Path) -> None:
+    """Epic's empty search (a searchset whose only entry is a warning OperationOutcome with
+    search.mode outcome) is read as no resources: no fetch is attempted, no 412."""
+    body = _load("epic/patient-view.json")
+    empty = body["prefetch"]["medications"]
+    assert [e["search"]["mode"] for e in empty["entry"]] == ["outcome"]
+    now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+    # No FHIR server is allowed, so any attempt to fetch would answer 412.
+    response = _post(body, now, tmp_path, fhir_allowlist=())
+    assert response.status_code == 200
+    assert _pairs(response.get_json()) == [["iv-iron-indicated", "info"]]
+
+
+def test_an_error_outcome_in_prefetch_is_fetched_or_412(tmp_path: Path) -> None:
+    """An OperationOutcome reporting an error is the client saying it failed: the key is
+    fetched, and with no allowed FHIR server the answer is 412 naming that key."""
+    body = _load("epic/patient-view.json")
+    outcome = body["prefetch"]["medications"]["entry"][0]["resource"]
+    outcome["issue"][0]["severity"] = "error"
+    now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+    response = _post(body, now, tmp_path, fhir_allowlist=())
+    assert response.status_code == 412
+    assert response.get_json()["issue"][0]["expression"] == ["prefetch.medications"]
+
+
+def test_epic_long_draft_ids_are_judged(tmp_path: Path) -> None:
+    body = _load("epic/order-select.json")
+    selection = body["context"]["selections"][0]
+    assert len(selection.split("/")[1]) > 64  # longer than FHIR's 64: Epic's own ids are
+    now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+    cards = _post(body, now, tmp_path).get_json()["cards"]
+    agonist = next(c for c in cards if c["source"]["topic"]["code"] == "dopamine-agonist-against")
+    assert "pramipexole" in agonist["summary"].lower()
+
+
+def test_oracle_patient_view_through_the_tenant_fhir_server(tmp_path: Path) -> None:
+    """Oracle sends no prefetch: every key is read from the tenant-scoped FHIR base on the
+    allowlist, with the EHR's bearer token, and the cards are those of the data served."""
+    expected = EXPECTED["oracle/patient-view.json"]
+    body = _load("oracle/patient-view.json")
+    assert "prefetch" not in body
+    now = datetime.fromisoformat(expected["now"].replace("Z", "+00:00"))
+    with serve_captured(CLIENTS / expected["fhir_server_data"]) as (base, fake):
+        body["fhirServer"] = base
+        response = _post(body, now, tmp_path, fhir_allowlist=(base,), fhir_allow_http=True)
+        seen = list(fake.seen)
+    assert response.status_code == 200, response.get_json()
+    assert _pairs(response.get_json()) == [list(p) for p in expected["cards"]]
+    token = body["fhirAuthorization"]["access_token"]
+    assert {path.rsplit("/", 1)[-1] for path, _ in seen} >= {
+        "Condition", "Observation", "MedicationRequest", "MedicationAdministration"
+    }
+    assert {auth for _, auth in seen} == {f"Bearer {token}"}
+
+
+def test_oracle_other_tenant_is_not_on_the_allowlist(tmp_path: Path) -> None:
+    """One allowlist entry per tenant: the same host under another tenant gets no request."""
+    body = _load("oracle/patient-view.json")
+    now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+    with serve_captured(CLIENTS / "oracle/fhir-server-data.json") as (base, fake):
+        other = base.rsplit("/", 1)[0] + "/another-tenant"
+        body["fhirServer"] = other
+        response = _post(body, now, tmp_path, fhir_allowlist=(base,), fhir_allow_http=True)
+        seen = list(fake.seen)
+    assert response.status_code == 412
+    assert "not on the allowlist" in response.get_json()["issue"][0]["diagnostics"]
+    assert seen == []
