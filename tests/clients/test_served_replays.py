@@ -111,7 +111,8 @@ THREE = [["iv-iron-indicated", "info"], ["dopamine-agonist-against", "warning"],
 )
 def test_sandbox_requests_served(served: str, name: str, service: str, expected: list) -> None:
     url = f"{served}/cds-services/{service}"
-    status, body = _post(url, _shifted(name), _token(SANDBOX_ISS, url, EC_KEY, "ES384", "sandbox-ec"))
+    token = _token(SANDBOX_ISS, url, EC_KEY, "ES384", "sandbox-ec")
+    status, body = _post(url, _shifted(name), token)
     assert status == 200
     assert _pairs(body) == expected
 
