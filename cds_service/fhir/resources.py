@@ -133,12 +133,9 @@ def iter_resources(value: object) -> list[dict[str, Any]]:
     if not isinstance(value, dict):
         return []
     if value.get("resourceType") == "Bundle":
-        entries = value.get("entry")
-        if not isinstance(entries, list):
-            return []
         return [
             entry["resource"]
-            for entry in entries
+            for entry in as_list(value.get("entry"))  # one entry as an object: read as a list
             if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
         ]
     return [value] if isinstance(value.get("resourceType"), str) else []

@@ -161,3 +161,21 @@ def test_oracle_other_tenant_is_not_on_the_allowlist(tmp_path: Path) -> None:
     assert response.status_code == 412
     assert "not on the allowlist" in response.get_json()["issue"][0]["diagnostics"]
     assert seen == []
+
+
+def test_access_log_names_how_each_key_was_read_and_what_was_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Integration testers see, without any patient data, why an answer is what it is."""
+    now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+    capsys.readouterr()
+    _post(_load("sandbox/order-select-empty-draft.json"), now, tmp_path)
+    _post(_load("epic/patient-view.json"), now, tmp_path)
+    out = capsys.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith('{"ts"')]
+    assert lines[0]["unreadable"] == ["MedicationRequest.medication:absent"]
+    assert lines[1]["prefetch"] == [
+        "patient:data", "conditions:data", "ironStudies:data",
+        "medications:empty", "medicationHistory:empty", "ivIronAdministrations:empty",
+    ]
+    assert "rls-sbx-1" not in out and "eRLSq7Kd2mPtW4vXbN9cYfA3" not in out
