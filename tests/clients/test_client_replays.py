@@ -179,3 +179,43 @@ def test_access_log_names_how_each_key_was_read_and_what_was_not(
         "medications:empty", "medicationHistory:empty", "ivIronAdministrations:empty",
     ]
     assert "rls-sbx-1" not in out and "eRLSq7Kd2mPtW4vXbN9cYfA3" not in out
+
+
+def test_epic_medication_by_absolute_reference_is_resolved(tmp_path: Path) -> None:
+    """An active ropinirole order whose medicationReference is an absolute URL to a Medication
+    included in the same search (Epic's absolute references) is read as ropinirole."""
+    body = _load("epic/patient-view.json")
+    base = body["fhirServer"]
+    patient = body["context"]["patientId"]
+    medication = {
+        "resourceType": "Medication",
+        "id": "eMed.Ropi3",
+        "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                             "code": "72302"}]},
+    }
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "eRx.Ropi3",
+        "status": "active",
+        "intent": "order",
+        "medicationReference": {"reference": f"{base}/Medication/eMed.Ropi3"},
+        "subject": {"reference": f"{base}/Patient/{patient}"},
+        "authoredOn": "2026-09-01",
+    }
+    body["prefetch"]["medications"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 1,
+        "entry": [
+            {"fullUrl": f"{base}/MedicationRequest/eRx.Ropi3", "resource": order,
+             "search": {"mode": "match"}},
+            {"fullUrl": f"{base}/Medication/eMed.Ropi3", "resource": medication,
+             "search": {"mode": "include"}},
+        ],
+    }
+    now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+    cards = _post(body, now, tmp_path).get_json()["cards"]
+    assert _pairs({"cards": cards}) == [
+        ["iv-iron-indicated", "info"], ["augmentation-risk-active-da", "warning"]
+    ]
+    assert "ropinirole" in cards[1]["summary"].lower()
