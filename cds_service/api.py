@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
 from cds_service.hook_call import call_service
@@ -38,6 +39,12 @@ def read_json_body() -> Any:
             f"Content-Type must be application/json, not {mimetype or 'missing'}"
         )
     raw = req.get_data(cache=False)
+    limit = req.max_content_length
+    if limit is not None and req.content_length is None and len(raw) >= limit:
+        # A chunked body is cut at the limit by werkzeug, never refused: one more byte from
+        # the server's (terminated) stream tells a body of exactly the limit from a larger one.
+        if req.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
     try:
         return orjson.loads(raw)  # also refuses NaN, lone surrogates and nesting past 1024
     except orjson.JSONDecodeError as exc:

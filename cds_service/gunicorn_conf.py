@@ -19,8 +19,11 @@ import shutil
 import tempfile
 from typing import Any
 
+from cds_service import gunicorn_errors
 from cds_service.serving import default_workers, effective_cpu_count
 from cds_service.serving import env_int as _env_int
+
+gunicorn_errors.install()  # gunicorn's own 400/431 answers are JSON, like every other error
 
 _OWN_DIR_MARK = "RLS_CDS_PROMETHEUS_DIR_MADE"
 
