@@ -202,3 +202,28 @@ def test_one_audience_string_is_a_list_of_one() -> None:
     issuers = parse_trusted_issuers(json.dumps(
         {"https://e.example": {"jwks_url": "https://e.example/k", "audiences": "rls-cds"}}))
     assert issuers["https://e.example"].audiences == ("rls-cds",)
+
+
+def test_epic_token_over_http_with_the_base_audience(tmp_path: Path) -> None:
+    """The whole app behind a proxy: Epic's RS384 token, aud = the typed base URL, 900 s."""
+    from cds_service import create_app
+    from tests.fhir_builders import request
+
+    keys = tmp_path / "epic.jwks.json"
+    keys.write_text(json.dumps(jwks(RSA_KEY, EPIC["header"]["kid"])))
+    iss = EPIC["payload"]["iss"]
+    site = {"jwks_file": str(keys), "jwks_url": EPIC["header"]["jku"], "audiences": [BASE],
+            "max_lifetime_s": 900}
+    app = create_app({"trusted_issuers": json.dumps({iss: site}), "data_dir": tmp_path,
+                      "public_base_url": "https://rls-cds.example.org"})
+    client = app.test_client()
+    body = request("patient-view")
+    ok = client.post("/cds-services/rls-patient-view", json=body,
+                     headers={"Authorization": signed(EPIC)})
+    assert ok.status_code == 200 and "cards" in ok.get_json()
+    token = signed(EPIC)
+    assert client.get("/cds-services", headers={"Authorization": token}).status_code == 200
+    replay = client.get("/cds-services", headers={"Authorization": token})
+    assert (replay.status_code, replay.headers["WWW-Authenticate"]) == (401, "Bearer")
+    other = signed(EPIC, aud="https://other.example.org/cds-services")
+    assert client.get("/cds-services", headers={"Authorization": other}).status_code == 401
