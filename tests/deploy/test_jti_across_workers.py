@@ -92,3 +92,16 @@ def test_each_token_is_accepted_once_across_three_workers(tmp_path: Path) -> Non
 
 def _worker_pids(log: str) -> list[str]:
     return [line.rsplit(" ", 1)[-1] for line in log.splitlines() if "Booting worker" in line]
+
+
+def test_compose_redis_keeps_token_ids() -> None:
+    """With Redis (compose), jti keys must not be evictable and must survive a Redis restart."""
+    import yaml
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+    option = {command[i]: command[i + 1] for i in range(1, len(command) - 1, 2)}
+    assert option["--maxmemory-policy"] == "noeviction"
+    assert option["--appendonly"] == "yes"
+    assert "redis-data:/data" in redis["volumes"] and "redis-data" in compose["volumes"]
