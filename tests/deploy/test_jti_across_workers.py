@@ -1,6 +1,7 @@
-"""One-time tokens across every worker of ``rls-cds serve`` (issue 15 item 1), as users start it:
-three gunicorn workers, no Redis, the default SQLite database. Each of three tokens sent ten
-times at once is accepted exactly once; the rejections name their reason in the service log."""
+"""One-time tokens across every worker of ``rls-cds serve`` (issue 15 item 1), as users start
+it: three gunicorn workers, no Redis, the default SQLite database (and PostgreSQL, as compose
+uses). Each of three tokens sent ten times at once is accepted exactly once; the rejections
+name their reason in the service log."""
 
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import create_engine, make_url
+
+from tests.feedback.conftest import _reachable_pg
 
 from .support import REPO, free_port, running, tool_missing, venv_executable, wait_for_http
 
@@ -40,7 +46,31 @@ def _token(aud: str, lifetime: int = 300) -> str:
     return jwt.encode(claims, KEY, algorithm="ES384", headers={"kid": "k1"})
 
 
-def test_each_token_is_accepted_once_across_three_workers(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The default (SQLite under CDS_DATA_DIR), or PostgreSQL in a fresh schema."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    base, why = _reachable_pg()
+    if base is None:
+        pytest.skip(f"PostgreSQL is unreachable ({why})")
+    schema = f"jti_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield {"CDS_DATABASE_URL": url.render_as_string(hide_password=False)}
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()
+
+
+def test_each_token_is_accepted_once_across_three_workers(
+    tmp_path: Path, database: dict[str, str]
+) -> None:
     if venv_executable("rls-cds") is None:
         tool_missing("rls-cds", "the project is not installed in this virtualenv")
     jwk = {**jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key(), as_dict=True), "kid": "k1"}
@@ -57,6 +87,7 @@ def test_each_token_is_accepted_once_across_three_workers(tmp_path: Path) -> Non
     for name in ("CDS_DATABASE_URL", "CDS_REDIS_URL", "CDS_REQUIRE_AUTH",
                  "PROMETHEUS_MULTIPROC_DIR", "CDS_JWT_MAX_LIFETIME_S"):
         env.pop(name, None)
+    env.update(database)
     url = f"http://127.0.0.1:{port}/cds-services"
     argv = ["rls-cds", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "3"]
     with running(argv, env, REPO) as proc:
