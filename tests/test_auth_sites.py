@@ -227,3 +227,24 @@ def test_epic_token_over_http_with_the_base_audience(tmp_path: Path) -> None:
     assert (replay.status_code, replay.headers["WWW-Authenticate"]) == (401, "Bearer")
     other = signed(EPIC, aud="https://other.example.org/cds-services")
     assert client.get("/cds-services", headers={"Authorization": other}).status_code == 401
+
+
+def test_unreachable_key_set_is_503_json_and_logged(tmp_path: Path, caplog) -> None:
+    import socket
+
+    from cds_service import create_app
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    iss = ORACLE["payload"]["iss"]
+    site = {"jwks_url": f"http://127.0.0.1:{port}/jwk"}
+    app = create_app({"trusted_issuers": json.dumps({iss: site}), "data_dir": tmp_path,
+                      "public_base_url": "https://rls-cds.example.org"})
+    no_jku = {**ORACLE, "header": {k: v for k, v in ORACLE["header"].items() if k != "jku"}}
+    with caplog.at_level(logging.INFO, logger="cds_service.auth"):
+        response = app.test_client().get("/cds-services", headers={
+            "Authorization": signed(no_jku, aud=BASE)})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.get_json()["issue"][0]["code"] == "transient"
+    assert f"client JWT rejected: jwks_fetch_failed (issuer {iss})" in caplog.messages
