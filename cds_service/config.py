@@ -56,6 +56,7 @@ class Settings:
     trust_sandbox: bool = False
     jwt_algorithms: tuple[str, ...] = ("ES384", "RS384")
     jwt_leeway_s: float = 30.0
+    jwt_max_lifetime_s: float = 300.0
     jwks_timeout_s: float = 2.0
     redis_url: str | None = None
     fhir_allowlist: tuple[str, ...] = ()
@@ -83,6 +84,7 @@ ENV: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CDS_TRUST_CDS_HOOKS_SANDBOX": ("trust_sandbox", _bool),
     "CDS_JWT_ALGORITHMS": ("jwt_algorithms", lambda n, v: _list(v)),
     "CDS_JWT_LEEWAY": ("jwt_leeway_s", lambda n, v: _number(n, v, float)),
+    "CDS_JWT_MAX_LIFETIME_S": ("jwt_max_lifetime_s", lambda n, v: _number(n, v, float)),
     "CDS_JWKS_TIMEOUT": ("jwks_timeout_s", lambda n, v: _number(n, v, float)),
     "CDS_REDIS_URL": ("redis_url", lambda n, v: v or None),
     "CDS_FHIR_SERVER_ALLOWLIST": ("fhir_allowlist", lambda n, v: _list(v.replace(" ", ","))),

@@ -7,9 +7,10 @@ import logging
 import orjson
 from flask import Flask, Response, request
 
-from cds_service.auth import AuthError, build_authenticator
+from cds_service.auth import AuthError, AuthUnavailable, SqlReplayCache, build_authenticator
 from cds_service.config import Settings
-from cds_service.errors import ConfigurationError, Unauthorized
+from cds_service.errors import ConfigurationError, ServiceUnavailable, Unauthorized
+from cds_service.feedback.engine import database_engine, default_database_url
 
 log = logging.getLogger("cds_service.security")
 
@@ -23,6 +24,26 @@ def _unauthorized() -> Response:
     response = Response(orjson.dumps(error.body()), error.status, mimetype="application/json")
     response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def _unavailable() -> Response:
+    # Retryable: the token may be fine, the key set or the replay store could not be reached.
+    # A 401 here would tell the EHR its credentials are wrong.
+    error = ServiceUnavailable("Authentication is temporarily unavailable; retry")
+    response = Response(orjson.dumps(error.body()), error.status, mimetype="application/json")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def _replay_cache(settings: Settings) -> SqlReplayCache | None:
+    """Without Redis, one-time ``jti`` in the service's database, shared by every worker (its
+    table comes with the feedback store's migrations, which run before the first request)."""
+    if settings.redis_url:
+        return None
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url or default_database_url(settings.data_dir)
+    return SqlReplayCache(database_engine(url, synchronous="NORMAL"))
 
 
 def audience_url(settings: Settings) -> str:
@@ -48,6 +69,8 @@ def init_auth(app: Flask, settings: Settings) -> None:
             leeway=settings.jwt_leeway_s,
             redis_url=settings.redis_url,
             jwks_timeout=settings.jwks_timeout_s,
+            max_lifetime=settings.jwt_max_lifetime_s,
+            replay_cache=_replay_cache(settings),
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
@@ -58,6 +81,8 @@ def init_auth(app: Flask, settings: Settings) -> None:
             return None
         try:
             authenticator.authenticate(request.headers.get("Authorization"), audience_url(settings))
+        except AuthUnavailable:
+            return _unavailable()  # the reason is logged by the authenticator
         except AuthError:
             return _unauthorized()  # the reason is logged by the authenticator, never sent
         return None

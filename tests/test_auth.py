@@ -558,7 +558,7 @@ def test_parse_trusted_issuers(tmp_path):
         ("{not json", "not valid JSON"),
         ("[]", "expected a JSON object"),
         (json.dumps({ISS: "https://x"}), "expected an object"),
-        (json.dumps({ISS: {}}), "set 'jwks_url' or 'jwks_file'"),
+        (json.dumps({ISS: {}}), "set 'jwks_url', 'jwks_file' or 'jku_allowlist'"),
         (json.dumps({ISS: {"jwks_url": "http://ehr.example.org/jwks"}}), "https"),
         (json.dumps({ISS: {"jwks_url": "/jwks.json"}}), "https"),
         (json.dumps({ISS: {"jwks_url": 42}}), "must be a string"),

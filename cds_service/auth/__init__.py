@@ -13,7 +13,7 @@ from .config import (
     sandbox_preset,
 )
 from .errors import AuthError, AuthUnavailable
-from .replay import MemoryReplayCache, RedisReplayCache, ReplayCache
+from .replay import MemoryReplayCache, RedisReplayCache, ReplayCache, SqlReplayCache
 from .setup import build_authenticator, trusted_issuers
 from .verifier import ClientAuthenticator
 
@@ -26,6 +26,7 @@ __all__ = [
     "MemoryReplayCache",
     "RedisReplayCache",
     "ReplayCache",
+    "SqlReplayCache",
     "TrustedIssuer",
     "build_authenticator",
     "load_trusted_issuers_file",

@@ -17,7 +17,14 @@ DEFAULT_ALGORITHMS: tuple[str, ...] = ("ES384", "RS384")
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "auth_presets"
 
-_ISSUER_FIELDS = {"jwks_url", "jwks_file", "tenants", "comment"}
+_ISSUER_FIELDS = {
+    "jwks_url", "jwks_file", "tenants", "comment", "audiences", "jku_allowlist", "max_lifetime_s"
+}
+#: Default bound on ``exp - iat`` (the specification's examples and guidance: 5 minutes).
+DEFAULT_MAX_LIFETIME_S = 300
+#: Upper bound of any configured token lifetime (a day): a site may raise the 300 s default
+#: (Epic's tokens live 900 s), never make tokens valid for years.
+MAX_LIFETIME_CEILING_S = 86_400
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -29,20 +36,49 @@ class TrustedIssuer:
     fetched from ``jwks_url``. A token's ``jku`` header, when present, must equal ``jwks_url``
     (so ``jwks_url`` may be set together with ``jwks_file`` to name the key set the client
     advertises). When ``tenants`` is set, the token's ``tenant`` claim must be one of them.
+
+    Per-site details, because EHR sites type these by hand: ``audiences`` are ``aud`` values
+    accepted on every endpoint besides the called URL (the base ``.../cds-services``, one
+    value for all services, or a service URL); ``jku_allowlist`` are further ``jku`` URLs the
+    issuer may name (keys are then fetched from the named one); ``max_lifetime_s`` overrides
+    the service-wide bound on ``exp - iat``.
     """
 
     iss: str
     jwks_url: str | None = None
     jwks_file: str | None = None
     tenants: tuple[str, ...] | None = None
+    audiences: tuple[str, ...] = ()
+    jku_allowlist: tuple[str, ...] = ()
+    max_lifetime_s: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.iss, str) or not self.iss.strip():
             raise ValueError("trusted issuer: 'iss' must be a non-empty string")
-        if self.jwks_url is None and self.jwks_file is None:
-            raise ValueError(f"trusted issuer {self.iss!r}: set 'jwks_url' or 'jwks_file'")
+        if self.jwks_url is None and self.jwks_file is None and not self.jku_allowlist:
+            raise ValueError(
+                f"trusted issuer {self.iss!r}: set 'jwks_url', 'jwks_file' or 'jku_allowlist'"
+            )
         if self.jwks_url is not None:
             _check_jwks_url(self.iss, self.jwks_url)
+        for name in ("audiences", "jku_allowlist"):
+            values = getattr(self, name)
+            if not isinstance(values, tuple) or not all(isinstance(v, str) and v for v in values):
+                raise ValueError(
+                    f"trusted issuer {self.iss!r}: {name!r} must be a list of non-empty strings"
+                )
+        for url in self.jku_allowlist:
+            _check_jwks_url(self.iss, url, "jku_allowlist")
+        lifetime = self.max_lifetime_s
+        if lifetime is not None and (
+            not isinstance(lifetime, int | float)
+            or isinstance(lifetime, bool)
+            or not 0 < lifetime <= MAX_LIFETIME_CEILING_S
+        ):
+            raise ValueError(
+                f"trusted issuer {self.iss!r}: 'max_lifetime_s' must be a number of seconds "
+                f"between 1 and {MAX_LIFETIME_CEILING_S}"
+            )
         if self.jwks_file is not None and (
             not isinstance(self.jwks_file, str) or not self.jwks_file
         ):
@@ -57,20 +93,20 @@ class TrustedIssuer:
             object.__setattr__(self, "tenants", tenants)
 
 
-def _check_jwks_url(iss: str, url: object) -> None:
+def _check_jwks_url(iss: str, url: object, name: str = "jwks_url") -> None:
     if not isinstance(url, str):
-        raise ValueError(f"trusted issuer {iss!r}: 'jwks_url' must be a string")
+        raise ValueError(f"trusted issuer {iss!r}: {name!r} must be a string")
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme == "http" and host in _LOCAL_HOSTS:
         pass
     elif parts.scheme != "https" or not host:
         raise ValueError(
-            f"trusted issuer {iss!r}: 'jwks_url' must be an absolute https URL "
+            f"trusted issuer {iss!r}: {name!r} must be an absolute https URL "
             f"(http only for localhost), got {url!r}"
         )
     if parts.fragment:
-        raise ValueError(f"trusted issuer {iss!r}: 'jwks_url' must not have a fragment")
+        raise ValueError(f"trusted issuer {iss!r}: {name!r} must not have a fragment")
 
 
 def parse_trusted_issuers(
@@ -79,7 +115,8 @@ def parse_trusted_issuers(
     """Parse ``CDS_TRUSTED_ISSUERS`` JSON into issuers keyed by ``iss``.
 
     Format: ``{"<iss>": {"jwks_url": "https://..."} | {"jwks_file": "path"},
-    optional "tenants": [...], optional "comment": "..."}``. Blank text means no issuers.
+    optional "tenants": [...], "audiences": [...], "jku_allowlist": [...],
+    "max_lifetime_s": N, "comment": "..."}``. Blank text means no issuers.
     Relative ``jwks_file`` paths are resolved against ``base_dir`` when given.
     Raises ``ValueError`` with a message naming the offending entry.
     """
@@ -118,8 +155,25 @@ def parse_trusted_issuers(
             jwks_url=entry.get("jwks_url"),
             jwks_file=jwks_file,
             tenants=tuple(tenants) if tenants is not None else None,
+            **_site_details(iss, entry),
         )
     return issuers
+
+
+def _site_details(iss: str, entry: dict) -> dict:
+    """audiences / jku_allowlist (a string or a list) and max_lifetime_s, when given."""
+    details: dict = {}
+    for name in ("audiences", "jku_allowlist"):
+        value = entry.get(name)
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"trusted issuer {iss!r}: {name!r} must be a non-empty list")
+        details[name] = tuple(values)
+    if entry.get("max_lifetime_s") is not None:
+        details["max_lifetime_s"] = entry["max_lifetime_s"]
+    return details
 
 
 def load_trusted_issuers_file(path: str | Path) -> dict[str, TrustedIssuer]:

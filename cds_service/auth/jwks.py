@@ -106,6 +106,7 @@ class IssuerKeys:
         self,
         issuer: TrustedIssuer,
         *,
+        url: str | None = None,
         session: requests.Session,
         timeout: float,
         min_interval: float,
@@ -122,8 +123,11 @@ class IssuerKeys:
         self._keys: dict[str, VerificationKey] = {}
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
-        self._static = issuer.jwks_file is not None
-        if issuer.jwks_file is not None:
+        # ``url``: one of the issuer's allowlisted jku URLs, fetched instead of its key source.
+        self._url = url or issuer.jwks_url
+        self._static = url is None and issuer.jwks_file is not None
+        if self._static:
+            assert issuer.jwks_file is not None
             self._keys = load_jwks_file(issuer.jwks_file)
 
     def get(self, kid: str) -> VerificationKey:
@@ -152,7 +156,7 @@ class IssuerKeys:
 
     def _fetch(self, now: float) -> bool:
         self._attempted_at = now
-        url = self.issuer.jwks_url
+        url = self._url
         assert url is not None
         try:
             with self._session.get(

@@ -9,6 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from sqlalchemy import Column, Float, MetaData, String, Table, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
 
 class ReplayCache(Protocol):
     """Anything with ``check_and_store``; returns True when ``key`` was not seen before."""
@@ -46,6 +50,51 @@ class MemoryReplayCache:
         with self._lock:
             self._purge(self._clock())
             return len(self._expiry)
+
+
+#: Created by the service database's migrations (cds_service/feedback/migrations, 0002).
+used_jti = Table(
+    "used_jti",
+    MetaData(),
+    Column("key", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),  # epoch seconds
+)
+
+
+class SqlReplayCache:
+    """Replay cache in the service's SQL database (SQLite by default, or PostgreSQL): shared by
+    every worker of the host (and every replica on PostgreSQL), and it survives a restart.
+
+    One statement decides, atomically: insert the key, or take over a row whose token has
+    expired; a live row wins and nothing is returned. Expired rows are purged at most once a
+    ``purge_every`` seconds per process. Database errors propagate (the authenticator turns
+    them into ``AuthUnavailable``, answered 503).
+    """
+
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], float] = time.time, purge_every: float = 60
+    ) -> None:
+        self._engine = engine.execution_options(sqlite_immediate=True)
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._clock = clock
+        self._purge_every = purge_every
+        self._purged_at = float("-inf")
+
+    def check_and_store(self, key: str, expires_at: float) -> bool:
+        """Store ``key`` until ``expires_at`` (epoch seconds); False if a live one exists."""
+        now = self._clock()
+        statement = self._insert(used_jti).values(key=key, expires_at=expires_at)
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"expires_at": statement.excluded.expires_at},
+            where=used_jti.c.expires_at <= now,
+        ).returning(used_jti.c.key)
+        with self._engine.begin() as conn:
+            first_use = conn.execute(statement).first() is not None
+            if now - self._purged_at >= self._purge_every:
+                self._purged_at = now
+                conn.execute(delete(used_jti).where(used_jti.c.expires_at <= now))
+        return first_use
 
 
 class RedisReplayCache:

@@ -12,7 +12,7 @@ from .config import (
     parse_trusted_issuers,
     sandbox_preset,
 )
-from .replay import RedisReplayCache
+from .replay import RedisReplayCache, ReplayCache
 from .verifier import ClientAuthenticator
 
 log = logging.getLogger("cds_service.auth")
@@ -47,8 +47,14 @@ def build_authenticator(
     redis_url: str | None,
     jwks_timeout: float,
     session: requests.Session | None = None,
+    replay_cache: ReplayCache | None = None,
+    max_lifetime: float = 300,
 ) -> ClientAuthenticator:
-    """The authenticator; ``ValueError`` when no issuer is trusted or a setting is bad."""
+    """The authenticator; ``ValueError`` when no issuer is trusted or a setting is bad.
+
+    The replay cache: Redis when ``redis_url`` is set, else ``replay_cache`` (the service
+    passes its database's), else one process's memory (tests and library use only).
+    """
     issuers = trusted_issuers(issuers_json, issuers_file, trust_sandbox)
     if not issuers:
         raise ValueError(
@@ -59,7 +65,8 @@ def build_authenticator(
         issuers,
         algorithms=algorithms,
         leeway=leeway,
-        replay_cache=RedisReplayCache(redis_url) if redis_url else None,
+        replay_cache=RedisReplayCache(redis_url) if redis_url else replay_cache,
         session=session,
         jwks_timeout=jwks_timeout,
+        max_lifetime=max_lifetime,
     )

@@ -13,7 +13,13 @@ from typing import Any
 import jwt
 import requests
 
-from .config import DEFAULT_ALGORITHMS, TrustedIssuer, check_algorithms
+from .config import (
+    DEFAULT_ALGORITHMS,
+    DEFAULT_MAX_LIFETIME_S,
+    MAX_LIFETIME_CEILING_S,
+    TrustedIssuer,
+    check_algorithms,
+)
 from .errors import AuthError, AuthUnavailable
 from .jwks import IssuerKeys
 from .replay import MemoryReplayCache, ReplayCache
@@ -53,36 +59,48 @@ class ClientAuthenticator:
         clock: Callable[[], float] = time.time,
         jwks_min_refetch_interval: float = 30.0,
         jwks_cache_ttl: float = 3600.0,
+        max_lifetime: float = DEFAULT_MAX_LIFETIME_S,
     ) -> None:
         algorithms = tuple(algorithms)
         check_algorithms(algorithms)
         if not 0 <= leeway <= 300:
             raise ValueError("JWT leeway must be between 0 and 300 seconds")
+        if not 0 < max_lifetime <= MAX_LIFETIME_CEILING_S:
+            raise ValueError(
+                f"JWT maximum lifetime must be between 1 and {MAX_LIFETIME_CEILING_S} seconds"
+            )
         self._algorithms = frozenset(algorithms)
         self._leeway = float(leeway)
+        self._max_lifetime = float(max_lifetime)
         self._clock = clock
         self._replay: ReplayCache = (
             MemoryReplayCache(clock=clock) if replay_cache is None else replay_cache
         )
         session = session or requests.Session()
         self._issuers: dict[str, IssuerKeys] = {}
+        # Keys by (iss, jku) for every allowlisted jku of an issuer without a jwks_file.
+        self._jku_keys: dict[tuple[str, str], IssuerKeys] = {}
         for iss, issuer in issuers.items():
             if iss != issuer.iss:
                 raise ValueError(f"trusted issuers: key {iss!r} differs from iss {issuer.iss!r}")
-            self._issuers[iss] = IssuerKeys(
-                issuer,
-                session=session,
-                timeout=jwks_timeout,
-                min_interval=jwks_min_refetch_interval,
-                ttl=jwks_cache_ttl,
-                clock=clock,
-            )
+            options: dict[str, Any] = {
+                "session": session,
+                "timeout": jwks_timeout,
+                "min_interval": jwks_min_refetch_interval,
+                "ttl": jwks_cache_ttl,
+                "clock": clock,
+            }
+            self._issuers[iss] = IssuerKeys(issuer, **options)
+            if issuer.jwks_file is None:
+                for url in issuer.jku_allowlist:
+                    self._jku_keys[(iss, url)] = IssuerKeys(issuer, url=url, **options)
 
     def authenticate(self, authorization_header: str | None, audience_url: str) -> dict[str, Any]:
         """Return the verified claims, or raise ``AuthError`` (logged at INFO, reason only).
 
         ``audience_url`` is the public URL of the endpoint being called; the token's ``aud``
-        must contain it exactly.
+        must contain it, or one of the issuer's configured ``audiences`` (a trailing slash
+        ignored on either side).
         """
         if not isinstance(audience_url, str) or not audience_url:
             raise ValueError("audience_url must be the absolute URL of the called endpoint")
@@ -130,9 +148,7 @@ class ClientAuthenticator:
         if keys is None:
             raise AuthError("untrusted_iss")
         issuer_out.append(iss)
-        jwks_url = keys.issuer.jwks_url
-        if "jku" in header and (jwks_url is None or header["jku"] != jwks_url):
-            raise AuthError("jku_not_allowed")  # never fetched
+        keys = self._key_source(keys, header)
         key = keys.get(kid)
         if not key.allows(alg):
             raise AuthError("key_alg_mismatch")
@@ -153,6 +169,24 @@ class ClientAuthenticator:
             raise AuthError("replayed_jti")
         return claims
 
+    def _key_source(self, keys: IssuerKeys, header: dict[str, Any]) -> IssuerKeys:
+        """Where the token's key comes from: the jku it names when that is allowlisted (its
+        own fetched set, or the issuer's file), else the issuer's jwks_url or file. A jku that
+        is not allowlisted is refused and never fetched."""
+        issuer = keys.issuer
+        if "jku" not in header:
+            if issuer.jwks_url is None and issuer.jwks_file is None:
+                raise AuthError("missing_jku")  # keys are only known by the jku it names
+            return keys
+        jku = header["jku"]
+        if not isinstance(jku, str) or (
+            jku != issuer.jwks_url and jku not in issuer.jku_allowlist
+        ):
+            raise AuthError("jku_not_allowed")
+        if jku == issuer.jwks_url or issuer.jwks_file is not None:
+            return keys
+        return self._jku_keys[(issuer.iss, jku)]
+
     def _check_claims(
         self, claims: dict[str, Any], audience_url: str, issuer: TrustedIssuer
     ) -> float:
@@ -167,13 +201,18 @@ class ClientAuthenticator:
             raise AuthError("missing_iat" if iat is None else "bad_iat")
         if iat > now + leeway:
             raise AuthError("iat_in_future")
+        max_lifetime = issuer.max_lifetime_s or self._max_lifetime
+        if exp - iat > max_lifetime:
+            raise AuthError("lifetime_too_long")
         if nbf is not None and (not _is_time(nbf) or nbf > now + leeway):
             raise AuthError("not_yet_valid")
         aud = claims.get("aud")
         auds = [aud] if isinstance(aud, str) else aud
         if not isinstance(auds, list) or not auds or not all(isinstance(a, str) for a in auds):
             raise AuthError("missing_aud")
-        if audience_url not in auds:
+        accepted = {audience_url.rstrip("/")}
+        accepted.update(a.rstrip("/") for a in issuer.audiences)
+        if not any(a.rstrip("/") in accepted for a in auds):
             raise AuthError("wrong_aud")
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS:

@@ -15,7 +15,7 @@ from cds_service.errors import operation_outcome as outcome_body
 from cds_service.feedback.report import parse_window_bound, report_as_json
 from cds_service.feedback.report_html import render_report_html
 from cds_service.feedback.store import FeedbackStore
-from cds_service.feedback.validation import FeedbackError, validate_feedback
+from cds_service.feedback.validation import FeedbackBatch, FeedbackError, read_feedback
 from cds_service.observability import observe_feedback
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,15 @@ def operation_outcome(
 ) -> tuple[Response, int]:
     """A FHIR OperationOutcome-shaped JSON error response."""
     return jsonify(outcome_body(message, code, field)), status
+
+
+def _none_readable(batch: FeedbackBatch) -> tuple[Response, int]:
+    """400 with one OperationOutcome issue per unreadable item (nothing was stored)."""
+    issues = [
+        outcome_body(r.reason, "invalid", r.field)["issue"][0]
+        for r in batch.rejected
+    ]
+    return jsonify({"resourceType": "OperationOutcome", "issue": issues}), 400
 
 
 def _window() -> tuple[datetime | None, datetime | None]:
@@ -69,18 +78,26 @@ def feedback_blueprint(
         message = error.description or error.name
         return operation_outcome(error.code or 500, message, code="processing")
 
-    @bp.post("/cds-services/<service_id>/feedback")
+    # Epic posts to "{the service's registered URL}/feedback" (".../feedback/" is answered too).
+    @bp.post("/cds-services/<service_id>/feedback", strict_slashes=False)
     def receive(service_id: str) -> tuple[Response, int]:
         if service_id not in known_service_ids():
             return operation_outcome(404, f"unknown CDS service: {service_id}", code="not-found")
         body = request.get_json(force=True, silent=True)
         if body is None:
             raise FeedbackError("$", "request body must be valid JSON")
-        items = validate_feedback(body)
-        stored = store.record(service_id, items, rule_ids())
-        for outcome, count in Counter(item.outcome for item in items).items():
+        batch = read_feedback(body)
+        if not batch.items:
+            return _none_readable(batch)
+        stored = store.record(service_id, batch.items, rule_ids())
+        for outcome, count in Counter(item.outcome for item in batch.items).items():
             observe_feedback(outcome, count)
-        return jsonify({"received": len(items), "stored": stored}), 200
+        received = len(batch.items) + len(batch.rejected)
+        receipt: dict[str, object] = {"received": received, "stored": stored}
+        if batch.rejected:
+            log.info("feedback: %d item(s) rejected", len(batch.rejected))
+            receipt["rejected"] = [rejected.as_json() for rejected in batch.rejected]
+        return jsonify(receipt), 200
 
     @bp.get("/analytics/feedback")
     def analytics() -> tuple[Response, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection, Engine
 
 BUSY_TIMEOUT_MS = 15_000
@@ -16,8 +16,22 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(Path(data_dir) / 'feedback.sqlite3').resolve()}"
 
 
-def sqlite_engine(url: URL) -> Engine:
-    """A SQLite engine in WAL mode with a busy timeout; writers use BEGIN IMMEDIATE."""
+def database_engine(database_url: str, *, synchronous: str = "FULL") -> Engine:
+    """An engine on the service's database: ``sqlite_engine`` or PostgreSQL."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return sqlite_engine(url, synchronous=synchronous)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def sqlite_engine(url: URL, *, synchronous: str = "FULL") -> Engine:
+    """A SQLite engine in WAL mode with a busy timeout; writers use BEGIN IMMEDIATE.
+
+    ``synchronous``: FULL (a commit survives power loss) for feedback; NORMAL (survives a
+    process crash or restart, not power loss) is enough for the one-time JWT ids.
+    """
+    if synchronous not in ("FULL", "NORMAL"):
+        raise ValueError("synchronous must be FULL or NORMAL")
     if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
         raise ValueError("SQLite feedback storage needs a database file path")
     Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -31,7 +45,7 @@ def sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")  # a commit survives power loss too
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

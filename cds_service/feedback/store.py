@@ -16,13 +16,13 @@ from cds_service.card_ids import rule_of_card_uuid
 from cds_service.feedback.engine import sqlite_engine
 from cds_service.feedback.report import RuleReport, assemble_reports
 from cds_service.feedback.tables import cards_issued, feedback_items
-from cds_service.feedback.validation import FeedbackItem
+from cds_service.feedback.validation import FeedbackItem, is_uuid
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _CHUNK = 200
 _LOCK_ID = 0x7F5EEDBA  # pg advisory lock serialising migrations across processes
 # The newest file in migrations/versions; tests check the two agree.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -33,10 +33,10 @@ def _naive_utc(moment: datetime) -> datetime:
 
 def dedup_key(service_id: str, item: FeedbackItem) -> str:
     """Idempotency key: sha256 of service, card, outcome, outcomeTimestamp, acceptedSuggestions
-    and overrideReason (card lower-cased, timestamp in UTC, suggestion ids sorted)."""
+    and overrideReason (a UUID card lower-cased, timestamp in UTC, suggestion ids sorted)."""
     identity = [
         service_id,
-        item.card.lower(),
+        item.card.lower() if is_uuid(item.card) else item.card,
         item.outcome,
         _naive_utc(item.outcome_timestamp).isoformat(),
         sorted(item.accepted_suggestions),
@@ -133,7 +133,8 @@ class FeedbackStore:
             "dedup_key": dedup_key(service_id, item),
             "service_id": service_id,
             "card_uuid": item.card,
-            "rule_id": rule_of_card_uuid(item.card, known),
+            # A card id that is not a UUID (Epic's "123456") carries no rule: stored, unmapped.
+            "rule_id": rule_of_card_uuid(item.card, known) if is_uuid(item.card) else None,
             "outcome": item.outcome,
             "outcome_timestamp": _naive_utc(item.outcome_timestamp),
             "accepted_suggestions": json.dumps(list(item.accepted_suggestions)),
@@ -141,6 +142,7 @@ class FeedbackStore:
             "reason_system": reason.system if reason else None,
             "reason_code": reason.code if reason else None,
             "reason_display": reason.display if reason else None,
+            "reason_title": reason.title if reason else None,
             "user_comment": reason.user_comment if reason else None,
             "received_at": now,
         }

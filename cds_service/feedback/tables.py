@@ -23,6 +23,7 @@ feedback_items = Table(
     Column("reason_system", Text),
     Column("reason_code", Text),
     Column("reason_display", Text),
+    Column("reason_title", Text),  # Epic's reasonTitle (its extension form), else null
     Column("user_comment", Text),
     Column("received_at", DateTime(), nullable=False),  # naive UTC
 )

@@ -55,16 +55,32 @@ def test_f2_feedback_is_acknowledged_and_idempotent(
     ]
 
 
+def test_f2_partly_invalid_feedback_stores_the_good_items(
+    client: FlaskClient, make_item: Callable
+) -> None:
+    body = {"feedback": [make_item(RULES[0], "overridden"), make_item(outcome="maybe")]}
+    response = client.post(URL, json=body)
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "received": 2,
+        "stored": 1,
+        "rejected": [{"index": 1, "field": "feedback[1].outcome",
+                      "reason": "required, must be 'accepted' or 'overridden'"}],
+    }
+    report = client.get("/analytics/feedback").get_json()
+    assert [(r["ruleId"], r["overridden"]) for r in report["rules"]] == [(RULES[0], 1)]
+
+
 def test_f2_invalid_feedback_is_400_naming_the_field(
     client: FlaskClient, make_item: Callable
 ) -> None:
-    body = {"feedback": [make_item(), make_item(outcome="maybe")]}
+    body = {"feedback": [make_item(outcome="maybe")]}
     response = client.post(URL, json=body)
     assert response.status_code == 400
     assert response.mimetype == "application/json"
     issue = _issue(response)
     assert issue["severity"] == "error" and issue["code"] == "invalid"
-    assert issue["expression"] == ["feedback[1].outcome"]
+    assert issue["expression"] == ["feedback[0].outcome"]
     assert "accepted" in issue["diagnostics"]
     assert client.get("/analytics/feedback").get_json() == {"rules": []}
 

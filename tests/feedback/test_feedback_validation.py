@@ -10,6 +10,8 @@ import pytest
 from cds_service.feedback import FeedbackError, FeedbackItem, validate_feedback
 
 CARD = "0123abcd-1111-4222-8333-444455556666"
+EPIC = "com.epic.cdshooks.feedback.overrideReason."
+EPIC_SYSTEM = "urn:com.epic.cdshooks.feedback.overrideReason.reasonCategory"
 GOOD = {"card": CARD, "outcome": "overridden", "outcomeTimestamp": "2024-05-01T12:00:00Z"}
 ACCEPTED = {
     "card": CARD,
@@ -40,7 +42,29 @@ BAD_BODIES = [
     ({"feedback": [GOOD, "x"]}, "feedback[1]"),
     ({"feedback": [_with(GOOD, card=...)]}, "feedback[0].card"),
     ({"feedback": [_with(GOOD, card=42)]}, "feedback[0].card"),
-    ({"feedback": [_with(GOOD, card="not-a-uuid")]}, "feedback[0].card"),
+    ({"feedback": [_with(GOOD, card="")]}, "feedback[0].card"),
+    ({"feedback": [_with(GOOD, card="c" * 65)]}, "feedback[0].card"),
+    (
+        {"feedback": [_with(GOOD, overrideReason={"userComment": "a"}, overrideReasons={})]},
+        "feedback[0].overrideReasons",
+    ),
+    ({"feedback": [_with(GOOD, overrideReasons=[])]}, "feedback[0].overrideReasons"),
+    (
+        {"feedback": [_with(GOOD, overrideReasons=[{"userComment": "a"}, "x"])]},
+        "feedback[0].overrideReasons[1]",
+    ),
+    (
+        {"feedback": [_with(GOOD, overrideReasons={"extension": {"other": "1"}})]},
+        "feedback[0].overrideReasons",
+    ),
+    (
+        {"feedback": [_with(GOOD, overrideReasons={"extension": {EPIC + "reasonTitle": ["x"]}})]},
+        f"feedback[0].overrideReasons.extension.{EPIC}reasonTitle",
+    ),
+    (
+        {"feedback": [_with(ACCEPTED, overrideReasons={"userComment": "no"})]},
+        "feedback[0].overrideReasons",
+    ),
     ({"feedback": [GOOD, _with(GOOD, outcome=...)]}, "feedback[1].outcome"),
     ({"feedback": [GOOD, GOOD, _with(GOOD, outcome="ignored")]}, "feedback[2].outcome"),
     ({"feedback": [_with(GOOD, outcomeTimestamp=...)]}, "feedback[0].outcomeTimestamp"),
@@ -138,3 +162,39 @@ def test_f1_comment_only_and_empty_overridden_suggestions_are_accepted() -> None
     assert items[0].accepted_suggestions == ()
     assert items[0].override_reason is not None
     assert items[0].override_reason.code is None
+
+
+def _reason(**item: object) -> tuple:
+    (parsed,) = validate_feedback({"feedback": [_with(GOOD, **item)]})
+    r = parsed.override_reason
+    assert r is not None
+    return (r.system, r.code, r.display, r.title, r.user_comment)
+
+
+def test_epic_override_reasons_object_array_and_extension_forms() -> None:
+    coding = {"reason": {"system": "urn:x", "code": "c1", "display": "D"}, "userComment": "n"}
+    assert _reason(overrideReasons=coding) == ("urn:x", "c1", "D", None, "n")
+    assert _reason(overrideReasons=[coding]) == ("urn:x", "c1", "D", None, "n")
+    assert _reason(overrideReason=coding) == ("urn:x", "c1", "D", None, "n")
+    epic = {EPIC + "reasonCategory": "45", EPIC + "reasonDisplay": "Does not meet criteria",
+            EPIC + "reasonTitle": "Criteria"}
+    assert _reason(overrideReasons={"extension": epic}) == (
+        EPIC_SYSTEM, "45", "Does not meet criteria", "Criteria", None)
+    # FHIR-style extension array; a numeric category; title stands in for a missing display.
+    fhir_style = [{"url": EPIC + "reasonCategory", "valueString": "7"},
+                  {"url": EPIC + "reasonTitle", "valueString": "Allergy"}]
+    assert _reason(overrideReasons={"extension": fhir_style}) == (
+        EPIC_SYSTEM, "7", "Allergy", "Allergy", None)
+    assert _reason(overrideReasons={"extension": {EPIC + "reasonCategory": 12}}) == (
+        EPIC_SYSTEM, "12", None, None, None)
+    # Without a category the title (else the display) is the code, so analytics can count it.
+    assert _reason(overrideReasons={"extension": {EPIC + "reasonDisplay": "Other"}}) == (
+        EPIC_SYSTEM, "Other", "Other", None, None)
+    # An array: the first reason that names a code is the item's, comments are joined.
+    assert _reason(overrideReasons=[{"userComment": "a"}, coding]) == (
+        "urn:x", "c1", "D", None, "a\nn")
+
+
+def test_card_ids_that_are_not_uuids_are_read_and_do_not_cost_the_batch() -> None:
+    (item,) = validate_feedback({"feedback": [_with(GOOD, card="123456")]})
+    assert item.card == "123456"
