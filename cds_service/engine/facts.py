@@ -65,6 +65,7 @@ class MedicationFact:
     reasons: tuple[Concept, ...] = ()  # resolved reasonCode / reasonReference
     reason_stated: bool = False  # any reasonCode or reasonReference present
     route_text: str = ""
+    form_text: str = ""  # Medication.form as text (formulation for ingredient-level codes)
 
 
 @dataclass(frozen=True)
