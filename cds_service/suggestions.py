@@ -75,6 +75,8 @@ def suggestions_for(
     for spec in knowledge.rules[finding.rule_id].get("suggestions", []):
         if spec.get("unless_drafted_class") in finding.drafted_classes:
             continue
+        if spec["label"] in finding.withheld_suggestions:  # the engine's population gates
+            continue
         action = spec["action"]
         actions: list[dict[str, Any]] = []
         if action in ("replace-orders", "delete-orders"):

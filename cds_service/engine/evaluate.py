@@ -12,18 +12,42 @@ from cds_service.engine.drug_rules import (
 )
 from cds_service.engine.facts import HookInput, PatientRecord
 from cds_service.engine.findings import Finding, Note
+from cds_service.engine.gates import active_iv_iron_orders, patient_gates, withheld_suggestions
 from cds_service.engine.iron import Decision
 from cds_service.engine.iron_rules import decide, iron_findings, iron_sucrose_finding
 from cds_service.engine.reading_rules import data_not_read, order_not_checked
 from cds_service.engine.situation import Situation, situation
 from cds_service.knowledge import Knowledge
 
+IRON_RULES = ("iron", "iv-iron", "oral-iron")  # rule id prefixes of the iron cards
+SHOWN_TEXT = 80  # characters of a diagnosis text quoted in the card
+_OWN_NOTE = frozenset({"iv-iron-order-active", "recent-iv-iron"})  # cards that say why already
+
+
+def rls_evidence(s: Situation) -> tuple[str, str] | None:
+    """How RLS is established, ('code' | 'text', where), coded evidence first; None: no RLS.
+
+    An active Condition coded RLS, or an order whose stated reason is RLS (decision 2). Text
+    counts only where there is no coding at all (see ConceptSet.match).
+    """
+    rls = s.knowledge.conditions["rls"]
+    found: list[tuple[str, str]] = []
+    for condition in s.record.conditions:
+        kind = rls.match(condition.concept.codings, condition.concept.text)
+        if condition.active and kind:
+            found.append((kind, f'{condition.ref} ("{condition.concept.text[:SHOWN_TEXT]}")'))
+    for med in s.all_drafts + s.active:
+        for reason in med.fact.reasons:
+            kind = rls.match(reason.codings, reason.text)
+            if kind:
+                found.append((kind, f'the reason of {med.fact.ref} ("{reason.text[:SHOWN_TEXT]}")'))
+    coded = [f for f in found if f[0] == "code"]
+    return (coded or found)[0] if found else None
+
 
 def has_rls(s: Situation) -> bool:
     """The RLS gate: an active RLS condition, or an order whose stated reason is RLS."""
-    if s.has("rls"):
-        return True
-    return any(s.intent(m) == "rls" for m in s.all_drafts + s.active)
+    return rls_evidence(s) is not None
 
 
 def rls_relevant_draft(s: Situation) -> bool:
@@ -40,11 +64,13 @@ def evaluate(
 ) -> list[Finding]:
     """Every finding for this patient and hook, one per rule, in a stable order."""
     s = situation(knowledge, record, hook, freshness_days)
-    if not has_rls(s):
+    evidence = rls_evidence(s)
+    if evidence is None:
         return []
+    gates = patient_gates(s, Decision.UNKNOWN)
     unchecked = order_not_checked(s)
     if s.order_hook and not rls_relevant_draft(s):
-        return [_with_common_notes(s, f) for f in unchecked]
+        return [_finish(s, f, gates, evidence) for f in unchecked]
     decision, notes = decide(s)
     findings = iron_findings(s, decision, notes) + iron_sucrose_finding(s)
     findings += against_findings(s) + augmentation_finding(s) + opioid_finding(s)
@@ -52,16 +78,38 @@ def evaluate(
     findings += alpha2delta_finding(s, findings, not_qualifying)
     findings = unchecked + findings
     findings += data_not_read(s, findings)
-    return [_with_common_notes(s, f) for f in findings]
+    gates = patient_gates(s, decision)
+    return [_finish(s, f, gates, evidence) for f in findings]
 
 
-def _with_common_notes(s: Situation, finding: Finding) -> Finding:
+def _finish(
+    s: Situation, finding: Finding, gates: frozenset[str], evidence: tuple[str, str]
+) -> Finding:
+    """Common notes, and the suggestions this patient's gates withhold (one place for all)."""
     notes = []
+    if evidence[0] == "text":
+        notes.append(Note("rls-from-text", {"source": evidence[1]}))
     if not s.age_known:
         notes.append(Note("age-unknown"))
     unusable = [f"{u.ref} ({u.reason})" for u in s.iron.unusable]
-    if unusable and finding.rule_id.startswith(("iron", "iv-iron", "oral-iron")):
+    iron_card = finding.rule_id.startswith(IRON_RULES)
+    if unusable and iron_card:
         notes.append(Note("unusable-labs", {"unusable": "; ".join(unusable)}))
+    active_iron = active_iv_iron_orders(s)
+    if active_iron and iron_card:
+        names = ", ".join(dict.fromkeys(m.name for m in active_iron))
+        notes.append(Note("iv-iron-order-active", {"orders": names}))
+    withheld = withheld_suggestions(s, finding.rule_id, gates)
+    why = [g for g in dict.fromkeys(withheld.values()) if g and g not in _OWN_NOTE]
+    if why:
+        phrases = s.knowledge.raw["recommendations"]["suggestion_gates"]
+        notes.append(Note("suggestions-withheld", {"why": "; ".join(phrases[g] for g in why)}))
     if s.record.skipped:
         notes.append(Note("skipped-resources", {"skipped": "; ".join(s.record.skipped)}))
-    return replace(finding, notes=finding.notes + tuple(notes)) if notes else finding
+    if not notes and not withheld:
+        return finding
+    return replace(
+        finding,
+        notes=finding.notes + tuple(notes),
+        withheld_suggestions=frozenset(withheld),
+    )

@@ -65,6 +65,7 @@ class MedicationFact:
     reasons: tuple[Concept, ...] = ()  # resolved reasonCode / reasonReference
     reason_stated: bool = False  # any reasonCode or reasonReference present
     route_text: str = ""
+    form_text: str = ""  # Medication.form as text (formulation for ingredient-level codes)
     unreadable: str = ""  # why the resource could not be read as FHIR R4; "" when it could
 
 

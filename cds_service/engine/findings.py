@@ -28,6 +28,7 @@ class Finding:
     values: dict[str, str] = field(default_factory=dict)  # summary template values
     notes: tuple[Note, ...] = ()
     drafted_classes: frozenset[str] = frozenset()  # so suggestions can skip what is drafted
+    withheld_suggestions: frozenset[str] = frozenset()  # labels the patient's gates rule out
 
 
 def order_finding(

@@ -29,8 +29,12 @@ def decide(s: Situation) -> tuple[Decision, tuple[Note, ...]]:
     """The iron decision for this population, with the notes that explain a 'not indicated'."""
     k, ferritin, tsat = s.knowledge, s.iron.ferritin, s.iron.tsat
     group = population(s)
+    capped = below(tsat, k.param("tsat_safety_cap"), False) is False  # TSAT >= 45 %: no iron
     if group == "child":
-        return combine_any(below(ferritin, k.param("ferritin_pediatric_below"), False)), ()
+        decision = combine_any(below(ferritin, k.param("ferritin_pediatric_below"), False))
+        if decision is Decision.QUALIFIES and capped:
+            return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
+        return decision, ()
     if group == "esrd":
         return combine_all(
             below(ferritin, k.param("ferritin_esrd_below"), False),
@@ -39,7 +43,7 @@ def decide(s: Situation) -> tuple[Decision, tuple[Note, ...]]:
     ferritin_low = below(ferritin, k.param("ferritin_iron_max"), True)
     tsat_low = below(tsat, k.param("tsat_iron_below"), False)
     decision = combine_any(ferritin_low, tsat_low)
-    if decision is Decision.QUALIFIES and below(tsat, k.param("tsat_safety_cap"), False) is False:
+    if decision is Decision.QUALIFIES and capped:
         return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
     if (
         decision is Decision.NOT_QUALIFIES

@@ -8,13 +8,20 @@ from cds_service.engine.facts import Concept, MedicationFact
 from cds_service.knowledge import Ingredient, Knowledge
 
 
-def ingredient_of(knowledge: Knowledge, concept: Concept) -> Ingredient | None:
-    """The first ingredient whose codes or names match; codes win over names."""
+def ingredient_of(knowledge: Knowledge, concept: Concept, form: str = "") -> Ingredient | None:
+    """The first ingredient whose codes or names match; codes win over names.
+
+    When the match is ingredient-level (an IN/PIN code, or a name), the formulation comes from
+    the order's text and ``form`` (Medication.form): oxycodone + "12 HR" is ER oxycodone.
+    """
     index = knowledge.ingredient_index
-    by_code = index.by_codes(code for system, code in concept.codings if system == "rxnorm")
-    if by_code is not None:
-        return by_code
-    return index.by_name(concept.text) if concept.text else None
+    rxcuis = [code for system, code in concept.codings if system == "rxnorm"]
+    found = index.by_codes(rxcuis)
+    if found is None:
+        found = index.by_name(concept.text) if concept.text else None
+    if found is None:
+        return None
+    return index.with_formulation(found, rxcuis, f"{concept.text} | {form}")
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ def classify(
     """The facts whose medication is one the RLS rules know, with its ingredient."""
     out = []
     for fact in facts:
-        ingredient = ingredient_of(knowledge, fact.concept)
+        ingredient = ingredient_of(knowledge, fact.concept, fact.form_text)
         if ingredient is not None:
             out.append(ClassifiedMedication(fact, ingredient))
     return tuple(out)

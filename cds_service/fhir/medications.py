@@ -32,6 +32,18 @@ def medication_concept(
     return concept_of(knowledge, *parts)
 
 
+def _form_text(
+    knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
+) -> str:
+    """Medication.form as text ("Extended-release tablet"), for ingredient-level codings."""
+    if isinstance(resource.get("medicationCodeableConcept"), Mapping):
+        return ""
+    medication = index.resolve(resource.get("medicationReference"), container=resource)
+    if not isinstance(medication, Mapping):
+        return ""
+    return concept_of(knowledge, medication.get("form")).text
+
+
 def _reasons(
     knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
 ) -> tuple[tuple[Concept, ...], bool]:
@@ -79,4 +91,5 @@ def medication_fact(
         reasons=reasons,
         reason_stated=stated,
         route_text=_route_text(resource),
+        form_text=_form_text(knowledge, resource, index),
     )

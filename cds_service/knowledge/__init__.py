@@ -16,6 +16,7 @@ from typing import Any
 
 FILES = ("valuesets", "medications", "parameters", "recommendations", "citations")
 MAX_CACHED_NAME = 512  # characters; a medication's name and text are far shorter
+INGREDIENT_LEVEL_TTYS = frozenset({"IN", "PIN", "MIN"})  # codes that say nothing of formulation
 
 
 def normalise_code(system: str, code: str) -> str:
@@ -26,33 +27,60 @@ def normalise_code(system: str, code: str) -> str:
 
 @dataclass(frozen=True)
 class ConceptSet:
-    """A clinical concept: exact codes, code prefixes (ICD-10-CM chapters) and name fragments."""
+    """A clinical concept: exact codes, code prefixes (ICD-10-CM chapters) and name fragments.
+
+    A concept that carries any coding is judged by its codes alone: a family-history code whose
+    text mentions RLS is not RLS. Names are read only when there is no coding at all, and never
+    from negated, family-history, "history of" or "rule out" text.
+    """
 
     id: str
     display: str
     codes: frozenset[tuple[str, str]]
     prefixes: tuple[tuple[str, str], ...]
     names: tuple[str, ...]
+    excluded_prefixes: tuple[tuple[str, str], ...] = ()
+    negation: re.Pattern[str] | None = None
 
     @cached_property
     def _prefixes_by_system(self) -> dict[str, tuple[str, ...]]:
-        grouped: dict[str, tuple[str, ...]] = {}
-        for system, prefix in self.prefixes:
-            grouped[system] = grouped.get(system, ()) + (prefix,)
-        return grouped
+        return _by_system(self.prefixes)
+
+    @cached_property
+    def _excluded_by_system(self) -> dict[str, tuple[str, ...]]:
+        return _by_system(self.excluded_prefixes)
+
+    def match(self, codings: tuple[tuple[str, str], ...], text: str = "") -> str | None:
+        """'code', 'text' (no coding at all; the text names it, not negated) or None."""
+        if codings:
+            return "code" if self._coded(codings) else None
+        if not text or (self.negation is not None and self.negation.search(text)):
+            return None
+        lowered = text.lower()
+        return "text" if any(name in lowered for name in self.names) else None
 
     def matches(self, codings: tuple[tuple[str, str], ...], text: str = "") -> bool:
-        prefixes = self._prefixes_by_system
+        return self.match(codings, text) is not None
+
+    def _coded(self, codings: tuple[tuple[str, str], ...]) -> bool:
+        prefixes, excluded = self._prefixes_by_system, self._excluded_by_system
+        found = False
         for system, code in codings:
             norm = normalise_code(system, code)
+            if system in excluded and norm.startswith(excluded[system]):
+                return False  # a family-history code vetoes the whole concept
             if (system, norm) in self.codes:
-                return True
-            if system in prefixes and norm.startswith(prefixes[system]):
-                return True
-        if not text:
-            return False
-        lowered = text.lower()
-        return any(name in lowered for name in self.names)
+                found = True
+            elif system in prefixes and norm.startswith(prefixes[system]):
+                found = True
+        return found
+
+
+def _by_system(pairs: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, tuple[str, ...]] = {}
+    for system, prefix in pairs:
+        grouped[system] = grouped.get(system, ()) + (prefix,)
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -72,6 +100,9 @@ class Ingredient:
     codes: frozenset[str]
     pattern: re.Pattern[str]
     refractory_option: bool
+    product_codes: frozenset[str] = frozenset()  # SCD/SBD/packs: the code says the formulation
+    variant_of: str | None = None  # this entry is a formulation (e.g. ER) of that ingredient
+    formulation: re.Pattern[str] | None = None  # how an order's text names that formulation
 
 
 class IngredientIndex:
@@ -93,6 +124,11 @@ class IngredientIndex:
             "|".join(f"(?:{i.pattern.pattern})" for i in ingredients), re.IGNORECASE
         )
         self._cached_by_name = lru_cache(maxsize=8192)(self._by_name)
+        self._variants: dict[str, tuple[Ingredient, ...]] = {}
+        for ingredient in ingredients:
+            if ingredient.variant_of:
+                base = ingredient.variant_of
+                self._variants[base] = self._variants.get(base, ()) + (ingredient,)
 
     def by_name(self, text: str) -> Ingredient | None:
         """The first ingredient (in file order) whose names or name patterns occur in ``text``."""
@@ -104,6 +140,19 @@ class IngredientIndex:
         """The first ingredient (in file order) that lists any of ``rxcuis``."""
         found = [self._by_code[code] for code in rxcuis if code in self._by_code]
         return min(found, key=lambda i: self._rank[i.id]) if found else None
+
+    def with_formulation(
+        self, ingredient: Ingredient, rxcuis: Iterable[str], text: str
+    ) -> Ingredient:
+        """The formulation variant of ``ingredient`` that ``text`` names (ER oxycodone for
+        oxycodone + "12 HR Extended Release"), unless a product code already fixed it."""
+        variants = self._variants.get(ingredient.id, ())
+        if not variants or any(code in ingredient.product_codes for code in rxcuis):
+            return ingredient
+        for variant in variants:
+            if variant.formulation is not None and variant.formulation.search(text):
+                return variant
+        return ingredient
 
     def _by_name(self, text: str) -> Ingredient | None:
         # Case-insensitive regexes, not str.lower(): lower() turns "İ" into two characters.
@@ -150,19 +199,31 @@ def _read(name: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-def _concept(cid: str, spec: dict[str, Any]) -> ConceptSet:
+def _concept(cid: str, spec: dict[str, Any], negation: re.Pattern[str] | None) -> ConceptSet:
     codes = frozenset((c["system"], normalise_code(c["system"], c["code"])) for c in spec["codes"])
     prefixes = tuple(
         (p["system"], normalise_code(p["system"], p["prefix"]))
         for p in spec.get("code_prefixes", [])
     )
+    excluded = tuple(
+        (p["system"], normalise_code(p["system"], p["prefix"]))
+        for p in spec.get("excluded_code_prefixes", [])
+    )
     names = tuple(n.lower() for n in spec.get("names", []))
-    return ConceptSet(cid, spec["display"], codes, prefixes, names)
+    return ConceptSet(cid, spec["display"], codes, prefixes, names, excluded, negation)
 
 
-def _ingredient(spec: dict[str, Any]) -> Ingredient:
+def _negation(phrases: list[str]) -> re.Pattern[str] | None:
+    """One pattern for the words that make a condition's text not a diagnosis of it."""
+    if not phrases:
+        return None
+    return re.compile("|".join(rf"(?<!\w){re.escape(p)}(?!\w)" for p in phrases), re.IGNORECASE)
+
+
+def _ingredient(spec: dict[str, Any], formulations: dict[str, Any]) -> Ingredient:
     alternatives = [r"\b" + re.escape(n.lower()) + r"\b" for n in spec["names"]]
     alternatives += spec.get("name_patterns", [])
+    formulation = spec.get("formulation")
     return Ingredient(
         id=spec["id"],
         display=spec["display"],
@@ -170,6 +231,13 @@ def _ingredient(spec: dict[str, Any]) -> Ingredient:
         codes=frozenset(c["code"] for c in spec["codes"]),
         pattern=re.compile("|".join(alternatives), re.IGNORECASE),
         refractory_option=bool(spec.get("refractory_option", False)),
+        product_codes=frozenset(
+            c["code"] for c in spec["codes"] if c["tty"] not in INGREDIENT_LEVEL_TTYS
+        ),
+        variant_of=spec.get("variant_of"),
+        formulation=re.compile("|".join(formulations[formulation]["patterns"]), re.IGNORECASE)
+        if formulation
+        else None,
     )
 
 
@@ -194,12 +262,17 @@ def load_knowledge() -> Knowledge:
     systems = {uri: short for short, uris in vs["systems"].items() for uri in uris}
     analytes = {aid: _analyte(aid, spec) for aid, spec in vs["analytes"].items()}
     by_loinc = {c["code"]: aid for aid, spec in vs["analytes"].items() for c in spec["codes"]}
-    ingredients = tuple(_ingredient(spec) for spec in meds["ingredients"])
+    ingredients = tuple(
+        _ingredient(spec, meds.get("formulations", {})) for spec in meds["ingredients"]
+    )
+    negation = _negation(vs.get("condition_text_negations", []))
     return Knowledge(
         version=versions.pop(),
         raw=raw,
         systems=systems,
-        conditions={cid: _concept(cid, spec) for cid, spec in vs["conditions"].items()},
+        conditions={
+            cid: _concept(cid, spec, negation) for cid, spec in vs["conditions"].items()
+        },
         analytes=analytes,
         analyte_by_loinc=by_loinc,
         analyte_by_coding={
