@@ -12,12 +12,12 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from cds_service.api import api, json_response
+from cds_service.cards.issued import IssuedCounter
 from cds_service.config import Settings, load_settings
 from cds_service.errors import CdsError, operation_outcome
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
 from cds_service.fhir_access import fetcher
 from cds_service.hook_call import FetchMissing
-from cds_service.issued import IssuedCounter
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.observability import init_observability, observe_cards
 from cds_service.registry import Service, load_services
