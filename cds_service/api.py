@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, g, request
 
+from cds_service.cards.profiles import choose_profile
 from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
 from cds_service.hook_call import call_service
 
@@ -25,8 +26,10 @@ def _runtime() -> Any:
 
 @api.get("/cds-services")
 def discovery() -> Response:
-    services = _runtime().services
-    return json_response({"services": [s.definition for s in services.values()]})
+    runtime = _runtime()
+    document = {"services": [s.definition for s in runtime.services.values()]}
+    profile = g.get("issuer_profile") or runtime.settings.ehr_profile
+    return json_response(runtime.profiles.discovery(document, profile))
 
 
 def read_json_body() -> Any:
@@ -63,4 +66,7 @@ def service_call(service_id: str) -> Response:
     )
     log["rules"] = list(outcome.rule_ids)
     runtime.after_cards(outcome.rule_ids)
-    return json_response(outcome.response)
+    profile = log["profile"] = choose_profile(
+        g.get("issuer_profile"), body, runtime.settings.ehr_profile
+    )
+    return json_response(runtime.profiles.render(outcome.response, profile))

@@ -17,7 +17,7 @@ DEFAULT_ALGORITHMS: tuple[str, ...] = ("ES384", "RS384")
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "auth_presets"
 
-_ISSUER_FIELDS = {"jwks_url", "jwks_file", "tenants", "comment"}
+_ISSUER_FIELDS = {"jwks_url", "jwks_file", "tenants", "comment", "profile"}
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -29,12 +29,14 @@ class TrustedIssuer:
     fetched from ``jwks_url``. A token's ``jku`` header, when present, must equal ``jwks_url``
     (so ``jwks_url`` may be set together with ``jwks_file`` to name the key set the client
     advertises). When ``tenants`` is set, the token's ``tenant`` claim must be one of them.
+    ``profile`` names the output profile this client's responses get (``cards.profiles``).
     """
 
     iss: str
     jwks_url: str | None = None
     jwks_file: str | None = None
     tenants: tuple[str, ...] | None = None
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.iss, str) or not self.iss.strip():
@@ -55,6 +57,8 @@ class TrustedIssuer:
                     "non-empty strings (omit it to allow any tenant)"
                 )
             object.__setattr__(self, "tenants", tenants)
+        if self.profile is not None and (not isinstance(self.profile, str) or not self.profile):
+            raise ValueError(f"trusted issuer {self.iss!r}: 'profile' must be a profile name")
 
 
 def _check_jwks_url(iss: str, url: object) -> None:
@@ -118,6 +122,7 @@ def parse_trusted_issuers(
             jwks_url=entry.get("jwks_url"),
             jwks_file=jwks_file,
             tenants=tuple(tenants) if tenants is not None else None,
+            profile=entry.get("profile"),
         )
     return issuers
 
