@@ -1,7 +1,8 @@
 """One JSON line per request on logger ``cds_service.access``, and the request metrics.
 
 The line carries only: time, method, route template, status, duration, and, for CDS calls, the
-service id, hook, hookInstance and rule ids the view put into ``flask.g.cds_log``. Query strings,
+service id, hook, hookInstance, output profile and rule ids the view put into
+``flask.g.cds_log``. Query strings,
 bodies, headers and tokens are never read here, and the path is the matched route template
 (``/cds-services/<service_id>``), never the raw URL.
 """
@@ -78,7 +79,7 @@ def access_record(status: int, duration_s: float) -> dict[str, Any]:
     }
     cds_log = flask.g.get("cds_log")
     if isinstance(cds_log, dict):
-        for key in ("service", "hook", "hookInstance"):
+        for key in ("service", "hook", "hookInstance", "profile"):
             if key in cds_log:
                 record[key] = _safe_id(cds_log[key])
         if "rules" in cds_log:
