@@ -163,3 +163,14 @@ def test_console_lint_refuses_an_unknown_profile_with_a_json_400(tmp_path: Path)
     assert response.get_json() == {"resourceType": "OperationOutcome", "issue": [{
         "severity": "error", "code": "invalid", "expression": ["profile"],
         "diagnostics": "profile must be one of ['epic', 'oracle', 'sandbox', 'spec']"}]}
+
+
+def test_cli_evaluate_renders_through_the_chosen_profile(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    request = str(Path("fhir_fixtures") / LOW_FERRITIN / "request.json")
+    assert main(["evaluate", request, "--now", "2026-06-15T09:00:00Z", "--profile", "epic"]) == 0
+    response = json.loads(capsys.readouterr().out)
+    assert [c["source"]["topic"]["code"] for c in response["cards"]] == [
+        "ivironindicated", "dopamineagonistagainst", "alpha2deltafirstline"]
+    assert lint(response, "epic") == []
