@@ -12,7 +12,7 @@ import pytest
 from cds_service.cards.profiles import PROFILES, lint
 from cds_service.cards.profiles.constraints import constraint_table, parse_table, resolve
 from cds_service.cli import main
-from tests.cards.support import LOW_FERRITIN, answer
+from tests.cards.support import FIXTURES, LOW_FERRITIN, answer
 from tests.console.support import build_app
 
 EPIC_URL = "https://fhir.epic.com/Documentation?docId=cds-hooks"
@@ -168,7 +168,7 @@ def test_console_lint_refuses_an_unknown_profile_with_a_json_400(tmp_path: Path)
 def test_cli_evaluate_renders_through_the_chosen_profile(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    request = str(Path("fhir_fixtures") / LOW_FERRITIN / "request.json")
+    request = str(FIXTURES / LOW_FERRITIN / "request.json")
     assert main(["evaluate", request, "--now", "2026-06-15T09:00:00Z", "--profile", "epic"]) == 0
     response = json.loads(capsys.readouterr().out)
     assert [c["source"]["topic"]["code"] for c in response["cards"]] == [
