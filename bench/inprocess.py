@@ -244,7 +244,7 @@ STAGES = (
     ("cds_service/fhir/labs.py", "analyte_of", "analyte lookup"),
     ("cds_service/fhir/labs.py", "lab_fact", "Observation -> LabFact"),
     ("cds_service/engine/evaluate.py", "evaluate", "guideline rules"),
-    ("cds_service/cards.py", "render_card", "cards"),
+    ("cds_service/cards/render.py", "render_card", "cards"),
 )
 
 # Where tottime is summed by package: first matching path fragment wins.

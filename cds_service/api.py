@@ -9,6 +9,7 @@ import orjson
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from cds_service.cards.profiles import choose_profile
 from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
 from cds_service.hook_call import call_service
 
@@ -26,8 +27,10 @@ def _runtime() -> Any:
 
 @api.get("/cds-services")
 def discovery() -> Response:
-    services = _runtime().services
-    return json_response({"services": [s.definition for s in services.values()]})
+    runtime = _runtime()
+    document = {"services": [s.definition for s in runtime.services.values()]}
+    profile = g.get("issuer_profile") or runtime.settings.ehr_profile
+    return json_response(runtime.profiles.discovery(document, profile))
 
 
 def read_json_body() -> Any:
@@ -73,4 +76,7 @@ def service_call(service_id: str) -> Response:
     if outcome.unreadable:  # reason codes only (resource type, field, error kind): no values
         log["unreadable"] = list(outcome.unreadable)
     runtime.after_cards(outcome.rule_ids)
-    return json_response(outcome.response)
+    profile = log["profile"] = choose_profile(
+        g.get("issuer_profile"), body, runtime.settings.ehr_profile
+    )
+    return json_response(runtime.profiles.render(outcome.response, profile))

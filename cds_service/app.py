@@ -12,12 +12,13 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from cds_service.api import api, json_response
+from cds_service.cards.issued import IssuedCounter
+from cds_service.cards.profiles import Profiles, check_profile
 from cds_service.config import Settings, load_settings
-from cds_service.errors import CdsError, operation_outcome
+from cds_service.errors import CdsError, ConfigurationError, operation_outcome
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
 from cds_service.fhir_access import fetcher
 from cds_service.hook_call import FetchMissing
-from cds_service.issued import IssuedCounter
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.observability import init_observability, observe_cards
 from cds_service.registry import Service, load_services
@@ -35,6 +36,7 @@ class Runtime:
     settings: Settings
     knowledge: Knowledge
     services: dict[str, Service]
+    profiles: Profiles
     store: FeedbackStore | None = None
     issued: IssuedCounter | None = None
     fetch_missing: FetchMissing | None = None
@@ -84,7 +86,10 @@ def _register_errors(app: Flask) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app. ``config`` overrides settings (Settings field names), e.g. for tests."""
     settings = load_settings(overrides=config)
-    runtime = Runtime(settings, load_knowledge(), load_services(settings.hooks_dir))
+    knowledge = load_knowledge()
+    runtime = Runtime(
+        settings, knowledge, load_services(settings.hooks_dir), _profiles(settings, knowledge)
+    )
     runtime.fetch_missing = fetcher(settings)
     app = CdsFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -103,6 +108,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     _register_errors(app)
     return app
+
+
+def _profiles(settings: Settings, knowledge: Knowledge) -> Profiles:
+    """The output profiles with the site's codes; ConfigurationError on a bad setting."""
+    try:
+        check_profile(settings.ehr_profile, "CDS_EHR_PROFILE")
+        return Profiles.build(knowledge, settings.ehr_site_codes)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def _readiness_checks(runtime: Runtime) -> dict[str, Callable[[], bool]]:

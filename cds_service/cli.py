@@ -1,4 +1,5 @@
-"""The ``rls-cds`` command: serve (gunicorn or granian), quickstart, evaluate, feedback-report."""
+"""The ``rls-cds`` command: serve (gunicorn or granian), quickstart, evaluate, lint-response,
+feedback-report."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from cds_service.fhir.dates import parse_fhir_datetime
 
 log = logging.getLogger("cds_service.cli")
 
+PROFILE_CHOICES = ("spec", "epic", "oracle", "sandbox")  # cds_service.cards.profiles.PROFILES
 QUICKSTART_ENV = {
     "CDS_REQUIRE_AUTH": "false",
     "CDS_ENABLE_CONSOLE": "true",
@@ -101,6 +103,8 @@ def _evaluate_quietly(args: argparse.Namespace, raw: str) -> int:
         now = _parse_now(args.now)
         if now is not None:
             overrides["clock"] = lambda: now
+        if args.profile is not None:
+            overrides["ehr_profile"] = args.profile
         app = create_app(overrides)
         service_id = args.service
         if service_id is None:
@@ -128,6 +132,33 @@ def _evaluate_quietly(args: argparse.Namespace, raw: str) -> int:
     return 0
 
 
+def _lint_response(args: argparse.Namespace) -> int:
+    """List what the client of ``--profile`` would reject or ignore; 1 when anything is found."""
+    from cds_service.cards.profiles import Profiles
+    from cds_service.knowledge import load_knowledge
+
+    try:
+        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+        document = json.loads(raw)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        print(f"rls-cds lint-response: cannot read {args.file}: {reason}", file=sys.stderr)
+        return 2
+    try:  # the site's link allowlist is part of what the client accepts
+        profiles = Profiles.build(load_knowledge(), os.environ.get("CDS_EHR_SITE_CODES", ""))
+    except ValueError as exc:
+        print(f"rls-cds lint-response: {exc}", file=sys.stderr)
+        return 2
+    findings = profiles.lint(document, args.profile)
+    if args.json:
+        print(json.dumps([f.as_json() for f in findings], indent=2))
+    else:
+        for finding in findings:
+            print(finding.line())
+        print(f"{len(findings)} finding(s) for profile {args.profile}")
+    return 1 if findings else 0
+
+
 def _feedback_report(argv: Sequence[str]) -> int:
     from cds_service.feedback.cli import feedback_report_main
 
@@ -149,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file")
     evaluate.add_argument("--service", help="service id (default: the one for the request's hook)")
     evaluate.add_argument("--now", help="evaluate as of this ISO date-time (default: now)")
+    evaluate.add_argument("--profile", choices=PROFILE_CHOICES, help="output profile")
+    lint = commands.add_parser(
+        "lint-response", help="what an EHR would reject or ignore in a response (file or -)"
+    )
+    lint.add_argument("file")
+    lint.add_argument("--profile", choices=PROFILE_CHOICES, required=True)
+    lint.add_argument("--json", action="store_true", help="print the findings as JSON")
     commands.add_parser(
         "feedback-report", help="acceptance and override rates per rule", add_help=False
     )
@@ -160,7 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["feedback-report"]:
         return _feedback_report(argv[1:])
     args = build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "quickstart": _quickstart, "evaluate": _evaluate}
+    handlers = {
+        "serve": _serve,
+        "quickstart": _quickstart,
+        "evaluate": _evaluate,
+        "lint-response": _lint_response,
+    }
     return handlers[args.command](args)
 
 

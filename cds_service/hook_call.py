@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cds_service.cards import render_card
+from cds_service.cards.render import render_card
 from cds_service.config import Settings
 from cds_service.engine.evaluate import evaluate
 from cds_service.engine.facts import HookInput

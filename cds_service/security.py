@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import orjson
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
-from cds_service.auth import AuthError, AuthUnavailable, SqlReplayCache, build_authenticator
+from cds_service.auth import (
+    AuthError,
+    AuthUnavailable,
+    SqlReplayCache,
+    TrustedIssuer,
+    build_authenticator,
+)
+from cds_service.cards.profiles import check_profile
 from cds_service.config import Settings
 from cds_service.errors import ConfigurationError, ServiceUnavailable, Unauthorized
 from cds_service.feedback.engine import database_engine, default_database_url
@@ -52,6 +60,18 @@ def audience_url(settings: Settings) -> str:
     return base + request.path
 
 
+def issuer_profiles(issuers: Mapping[str, TrustedIssuer]) -> dict[str, str]:
+    """The output profile configured per trusted issuer; ConfigurationError on an unknown one."""
+    try:
+        return {
+            iss: check_profile(issuer.profile, f"trusted issuer {iss!r}")
+            for iss, issuer in issuers.items()
+            if issuer.profile
+        }
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+
 def init_auth(app: Flask, settings: Settings) -> None:
     """Require a valid client JWT on discovery, services, feedback and analytics."""
     if not settings.require_auth:
@@ -74,17 +94,23 @@ def init_auth(app: Flask, settings: Settings) -> None:
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
+    profiles = issuer_profiles(authenticator.issuers)
 
     @app.before_request
     def authenticate() -> Response | None:
         if request.method == "OPTIONS" or not request.path.startswith(PROTECTED_PREFIXES):
             return None
         try:
-            authenticator.authenticate(request.headers.get("Authorization"), audience_url(settings))
+            claims = authenticator.authenticate(
+                request.headers.get("Authorization"), audience_url(settings)
+            )
         except AuthUnavailable:
             return _unavailable()  # the reason is logged by the authenticator
         except AuthError:
             return _unauthorized()  # the reason is logged by the authenticator, never sent
+        # The verified caller, for what depends on who calls (the output profile, feedback).
+        g.client_issuer = claims["iss"]
+        g.issuer_profile = profiles.get(claims["iss"])
         return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from cds_service.card_ids import new_card_uuid, new_uuid, rule_of_card_uuid, rule_prefix
+from cds_service.cards.card_ids import new_card_uuid, new_uuid, rule_of_card_uuid, rule_prefix
 
 
 def test_new_uuid_is_a_version_4_uuid_in_canonical_text() -> None:

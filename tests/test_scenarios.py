@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from cds_service.card_ids import rule_of_card_uuid
+from cds_service.cards.card_ids import rule_of_card_uuid
 from tests.scenario_support import (
     ORDER_HOOKS,
     Scenario,

@@ -18,7 +18,8 @@ DEFAULT_ALGORITHMS: tuple[str, ...] = ("ES384", "RS384")
 PRESET_DIR = Path(__file__).resolve().parent.parent / "auth_presets"
 
 _ISSUER_FIELDS = {
-    "jwks_url", "jwks_file", "tenants", "comment", "audiences", "jku_allowlist", "max_lifetime_s"
+    "jwks_url", "jwks_file", "tenants", "comment", "audiences", "jku_allowlist", "max_lifetime_s",
+    "profile",
 }
 #: Default bound on ``exp - iat`` (the specification's examples and guidance: 5 minutes).
 DEFAULT_MAX_LIFETIME_S = 300
@@ -41,7 +42,8 @@ class TrustedIssuer:
     accepted on every endpoint besides the called URL (the base ``.../cds-services``, one
     value for all services, or a service URL); ``jku_allowlist`` are further ``jku`` URLs the
     issuer may name (keys are then fetched from the named one); ``max_lifetime_s`` overrides
-    the service-wide bound on ``exp - iat``.
+    the service-wide bound on ``exp - iat``. ``profile`` names the output profile this
+    client's responses get (``cards.profiles``).
     """
 
     iss: str
@@ -51,6 +53,7 @@ class TrustedIssuer:
     audiences: tuple[str, ...] = ()
     jku_allowlist: tuple[str, ...] = ()
     max_lifetime_s: float | None = None
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.iss, str) or not self.iss.strip():
@@ -91,6 +94,8 @@ class TrustedIssuer:
                     "non-empty strings (omit it to allow any tenant)"
                 )
             object.__setattr__(self, "tenants", tenants)
+        if self.profile is not None and (not isinstance(self.profile, str) or not self.profile):
+            raise ValueError(f"trusted issuer {self.iss!r}: 'profile' must be a profile name")
 
 
 def _check_jwks_url(iss: str, url: object, name: str = "jwks_url") -> None:
@@ -155,6 +160,7 @@ def parse_trusted_issuers(
             jwks_url=entry.get("jwks_url"),
             jwks_file=jwks_file,
             tenants=tuple(tenants) if tenants is not None else None,
+            profile=entry.get("profile"),
             **_site_details(iss, entry),
         )
     return issuers

@@ -95,6 +95,11 @@ class ClientAuthenticator:
                 for url in issuer.jku_allowlist:
                     self._jku_keys[(iss, url)] = IssuerKeys(issuer, url=url, **options)
 
+    @property
+    def issuers(self) -> dict[str, TrustedIssuer]:
+        """The trusted issuers, by ``iss``."""
+        return {iss: keys.issuer for iss, keys in self._issuers.items()}
+
     def authenticate(self, authorization_header: str | None, audience_url: str) -> dict[str, Any]:
         """Return the verified claims, or raise ``AuthError`` (logged at INFO, reason only).
 

@@ -12,11 +12,13 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from cds_service.api import json_response
+from cds_service.api import json_response, read_json_body
+from cds_service.cards.profiles import PROFILES
 from cds_service.config import REPO_ROOT
 from cds_service.console.markdown import render_markdown, safe_url
 from cds_service.console.review import build_review
 from cds_service.console.scenarios import list_scenarios, read_scenario
+from cds_service.errors import BadRequest
 
 DEFAULT_FIXTURES_DIR = REPO_ROOT / "fhir_fixtures"
 CSP = (
@@ -84,6 +86,7 @@ def console_blueprint(fixtures_dir: Path = DEFAULT_FIXTURES_DIR) -> Blueprint:
             "console/console.html",
             version=runtime.knowledge.version,
             services=list(runtime.services.values()),  # replaced by discovery in the browser
+            profiles=list(PROFILES),
         )
 
     @bp.get("/console/scenarios")
@@ -96,6 +99,18 @@ def console_blueprint(fixtures_dir: Path = DEFAULT_FIXTURES_DIR) -> Blueprint:
         if scenario is None:
             abort(404)
         return _json_file(scenario.path / "request.json")
+
+    @bp.post("/console/lint")
+    def lint_response() -> Response:
+        """What the client of ``profile`` would reject or ignore in ``response``."""
+        body = read_json_body()
+        profile = body.get("profile") if isinstance(body, dict) else None
+        if profile not in PROFILES:
+            raise BadRequest(f"profile must be one of {sorted(PROFILES)}", "profile")
+        if not isinstance(body.get("response"), dict):
+            raise BadRequest("response must be a CDS Hooks response object", "response")
+        findings = _runtime().profiles.lint(body["response"], profile)
+        return json_response({"profile": profile, "findings": [f.as_json() for f in findings]})
 
     @bp.get("/review")
     def review() -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.card_ids import rule_of_card_uuid
+from cds_service.cards.card_ids import rule_of_card_uuid
 from cds_service.feedback.engine import sqlite_engine
 from cds_service.feedback.report import RuleReport, assemble_reports
 from cds_service.feedback.tables import cards_issued, feedback_items

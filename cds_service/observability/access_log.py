@@ -1,8 +1,9 @@
 """One JSON line per request on logger ``cds_service.access``, and the request metrics.
 
 The line carries only: time, method, route template, status, duration, and, for CDS calls, the
-service id, hook, hookInstance, rule ids, reason codes of what could not be read and how each
-prefetch key was read, as the view put them into ``flask.g.cds_log``. Query strings,
+service id, hook, hookInstance, output profile, rule ids, reason codes of what could not be
+read and how each prefetch key was read, as the view put them into ``flask.g.cds_log``. Query
+strings,
 bodies, headers and tokens are never read here, and the path is the matched route template
 (``/cds-services/<service_id>``), never the raw URL.
 """
@@ -79,7 +80,7 @@ def access_record(status: int, duration_s: float) -> dict[str, Any]:
     }
     cds_log = flask.g.get("cds_log")
     if isinstance(cds_log, dict):
-        for key in ("service", "hook", "hookInstance"):
+        for key in ("service", "hook", "hookInstance", "profile"):
             if key in cds_log:
                 record[key] = _safe_id(cds_log[key])
         for key in ("rules", "unreadable", "prefetch"):  # lists of ids and reason codes

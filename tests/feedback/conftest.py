@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import OperationalError
 
-from cds_service.card_ids import new_card_uuid
+from cds_service.cards.card_ids import new_card_uuid
 from cds_service.feedback import FeedbackStore, default_database_url
 
 PG_CANDIDATES = [

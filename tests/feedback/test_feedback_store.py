@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cds_service.card_ids import new_card_uuid
+from cds_service.cards.card_ids import new_card_uuid
 from cds_service.feedback import (
     FeedbackStore,
     RuleReport,

@@ -5,6 +5,7 @@ import { el, renderCard } from "./cards.js";
 const $ = (id) => document.getElementById(id);
 let services = [];
 let scenarios = [];
+let lastResponse = null; // the parsed response shown, linted per profile
 
 const AUTH_HELP =
   "this service requires a signed JWT from a trusted issuer, and the console sends none. " +
@@ -119,6 +120,8 @@ async function send() {
   const url = `/cds-services/${encodeURIComponent(id)}`;
   $("raw-request").textContent = `POST ${url}\n\n${JSON.stringify(body, null, 2)}`;
   $("raw-response").textContent = "";
+  lastResponse = null;
+  showLint(null, "");
   renderCards(null);
   setStatus("pending", "Sending…");
   let response;
@@ -148,11 +151,49 @@ async function send() {
     return;
   }
   const cards = parsed && Array.isArray(parsed.cards) ? parsed.cards : [];
+  lastResponse = parsed;
   renderCards(cards);
+  lintShown();
   setStatus("ok", `HTTP ${response.status}: ${cards.length} card${cards.length === 1 ? "" : "s"}`);
 }
 
+function showLint(findings, text) {
+  $("lint-status").textContent = text;
+  const list = $("lint-findings");
+  list.replaceChildren();
+  for (const f of findings || []) {
+    const item = el("li", "lint-finding");
+    item.append(el("code", "", f.path), " ", el("span", "", f.problem), " ");
+    item.append(el("span", "chip", `${f.constraint}: ${f.effect}`));
+    item.append(el("blockquote", "", f.quote));
+    const source = el("a", "", `${f.source}, ${f.section}`);
+    source.href = f.url;
+    source.rel = "noreferrer";
+    item.append(source);
+    list.append(item);
+  }
+}
+
+async function lintShown() {
+  if (!lastResponse || typeof lastResponse !== "object") return;
+  const profile = $("lint-profile").value;
+  try {
+    const response = await fetch("/console/lint", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ profile, response: lastResponse }),
+    });
+    if (!response.ok) throw new HttpError("/console/lint", response.status);
+    const data = await response.json();
+    const n = data.findings.length;
+    showLint(data.findings, n ? `${profile}: ${n} element${n === 1 ? "" : "s"} would be rejected or ignored` : `${profile}: nothing would be rejected or ignored`);
+  } catch (error) {
+    showLint(null, `Could not lint the response: ${error.message}`);
+  }
+}
+
 async function start() {
+  $("lint-profile").addEventListener("change", lintShown);
   $("service").addEventListener("change", showServiceInfo);
   $("scenario").addEventListener("change", pickScenario);
   $("send").addEventListener("click", send);

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cds_service.card_ids import new_card_uuid
-from cds_service.card_ids import new_uuid as fresh_uuid
+from cds_service.cards.card_ids import new_card_uuid
+from cds_service.cards.card_ids import new_uuid as fresh_uuid
+from cds_service.cards.suggestions import suggestions_for
 from cds_service.engine.findings import Finding
 from cds_service.engine.format import lab_value
 from cds_service.knowledge import Knowledge
-from cds_service.suggestions import suggestions_for
 
 SUMMARY_LIMIT = 139
 ANALYTE_NAMES = {

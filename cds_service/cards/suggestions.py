@@ -18,8 +18,11 @@ def medication_request(knowledge: Knowledge, medication: str, patient_id: str) -
     """A draft MedicationRequest for ``medication`` (a key of medication_templates), for RLS."""
     template = knowledge.raw["recommendations"]["medication_templates"][medication]
     concept: dict[str, Any] = {"text": template["text"]}
-    if "coding" in template:
-        concept["coding"] = [{"system": RXNORM, **template["coding"]}]
+    if "coding" in template:  # code and display only: the template also records the source
+        coding = template["coding"]
+        concept["coding"] = [
+            {"system": RXNORM, "code": coding["code"], "display": coding["display"]}
+        ]
     return {
         "resourceType": "MedicationRequest",
         "status": "draft",
@@ -79,8 +82,8 @@ def suggestions_for(
             continue
         action = spec["action"]
         actions: list[dict[str, Any]] = []
-        if action in ("replace-orders", "delete-orders"):
-            actions += _delete_actions(finding)
+        # Create before delete: a client that applies the actions in turn and stops at the
+        # first it can (the CDS Hooks Sandbox) then swaps the order instead of emptying it.
         if action in ("replace-orders", "create-medication"):
             resource = medication_request(knowledge, spec["medication"], patient_id)
             text = resource["medicationCodeableConcept"]["text"]
@@ -91,6 +94,8 @@ def suggestions_for(
                     "resource": resource,
                 }
             )
+        if action in ("replace-orders", "delete-orders"):
+            actions += _delete_actions(finding)
         if action == "order-iron-studies":
             actions += [
                 {
