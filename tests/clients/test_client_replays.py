@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from cds_service.app import create_app
+from cds_service.cards.profiles.epic import rule_id_for_topic_code
+from cds_service.knowledge import load_knowledge
 from cds_service.protocol import validator
 
 from .fake_fhir import serve_captured
@@ -45,15 +47,32 @@ def _hook_requests() -> set[str]:
     return found
 
 
+RULE_IDS = tuple(load_knowledge().rules)
+
+
+def _app(now: datetime, tmp_path: Path, **config: Any) -> Any:
+    return create_app({"require_auth": False, "clock": lambda: now, "data_dir": tmp_path, **config})
+
+
 def _post(body: dict[str, Any], now: datetime, tmp_path: Path, **config: Any) -> Any:
-    app = create_app(
-        {"require_auth": False, "clock": lambda: now, "data_dir": tmp_path, **config}
-    )
+    app = _app(now, tmp_path, **config)
     return app.test_client().post(f"/cds-services/{SERVICES[body['hook']]}", json=body)
 
 
 def _pairs(response_json: dict[str, Any]) -> list[list[str]]:
-    return [[c["source"]["topic"]["code"], c["indicator"]] for c in response_json["cards"]]
+    """(rule id, indicator) per card; Epic's letters-and-digits topic codes mapped back."""
+    codes = [c["source"]["topic"]["code"] for c in response_json["cards"]]
+    return [
+        [code if code in RULE_IDS else rule_id_for_topic_code(code, RULE_IDS) or code,
+         c["indicator"]]
+        for code, c in zip(codes, response_json["cards"], strict=True)
+    ]
+
+
+def _profile_config(profile: str) -> dict[str, Any]:
+    """In-process there is no JWT: the profile the client's issuer would select is the default.
+    Epic is recognised from its request extensions alone."""
+    return {} if profile == "epic" else {"ehr_profile": profile}
 
 
 def test_every_captured_hook_request_has_an_expectation() -> None:
@@ -67,11 +86,16 @@ WITH_PREFETCH = sorted(n for n in EXPECTED if "fhir_server_data" not in EXPECTED
 def test_client_request_gets_its_exact_cards(name: str, tmp_path: Path) -> None:
     expected = EXPECTED[name]
     now = datetime.fromisoformat(expected["now"].replace("Z", "+00:00"))
-    response = _post(_load(name), now, tmp_path)
+    app = _app(now, tmp_path, **_profile_config(expected["profile"]))
+    body_sent = _load(name)
+    url = f"/cds-services/{SERVICES[body_sent['hook']]}"
+    response = app.test_client().post(url, json=body_sent)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     validator("cds-response").validate(body)
     assert _pairs(body) == [list(p) for p in expected["cards"]]
+    # What this client would reject or ignore, by its documented constraints: nothing.
+    assert app.extensions["rls_cds"].profiles.lint(body, expected["profile"]) == []
     if "deletes" in expected:  # the agonist card offers to remove exactly the Sandbox's draft
         card = next(c for c in body["cards"] if c["source"]["topic"]["code"].startswith("dopa"))
         actions = [a for s in card["suggestions"] for a in s["actions"]]
@@ -125,8 +149,13 @@ def test_epic_long_draft_ids_are_judged(tmp_path: Path) -> None:
     assert len(selection.split("/")[1]) > 64  # longer than FHIR's 64: Epic's own ids are
     now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
     cards = _post(body, now, tmp_path).get_json()["cards"]
-    agonist = next(c for c in cards if c["source"]["topic"]["code"] == "dopamine-agonist-against")
+    agonist = next(c for c in cards if c["source"]["topic"]["code"] == "dopamineagonistagainst")
     assert "pramipexole" in agonist["summary"].lower()
+    # Under Epic's profile one action per suggestion: removing the draft is its own suggestion,
+    # naming Epic's long id exactly.
+    deletes = [s["actions"] for s in agonist["suggestions"] if s["actions"][0]["type"] == "delete"]
+    assert deletes == [[{"type": "delete", "description": "Remove the draft order for pramipexole",
+                         "resourceId": selection}]]
 
 
 def test_oracle_patient_view_through_the_tenant_fhir_server(tmp_path: Path) -> None:
@@ -138,10 +167,13 @@ def test_oracle_patient_view_through_the_tenant_fhir_server(tmp_path: Path) -> N
     now = datetime.fromisoformat(expected["now"].replace("Z", "+00:00"))
     with serve_captured(CLIENTS / expected["fhir_server_data"]) as (base, fake):
         body["fhirServer"] = base
-        response = _post(body, now, tmp_path, fhir_allowlist=(base,), fhir_allow_http=True)
+        app = _app(now, tmp_path, fhir_allowlist=(base,), fhir_allow_http=True,
+                   ehr_profile="oracle")
+        response = app.test_client().post("/cds-services/rls-patient-view", json=body)
         seen = list(fake.seen)
     assert response.status_code == 200, response.get_json()
     assert _pairs(response.get_json()) == [list(p) for p in expected["cards"]]
+    assert app.extensions["rls_cds"].profiles.lint(response.get_json(), "oracle") == []
     token = body["fhirAuthorization"]["access_token"]
     assert {path.rsplit("/", 1)[-1] for path, _ in seen} >= {
         "Condition", "Observation", "MedicationRequest", "MedicationAdministration"

@@ -1,5 +1,7 @@
-"""The Sandbox's and Epic's requests replayed against ``rls-cds serve`` as users run it: real
-gunicorn workers, client JWT verification on, tokens shaped as each client signs them.
+"""Every client's requests replayed against ``rls-cds serve`` as users run it: real gunicorn
+workers, client JWT verification on, each token signed in the shape that client signs it, the
+output profile chosen by the verified issuer, and every answer linted against that client's
+documented constraints.
 
 The captured requests are dated; here every date in them is moved by the same number of days so
 that "10 days before today" stays true on any day the suite runs.
@@ -12,6 +14,8 @@ import re
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,15 +24,60 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from cds_service.cards.profiles.epic import rule_id_for_topic_code
+from cds_service.cards.profiles.lint import lint
+from cds_service.knowledge import load_knowledge
 from tests.deploy.support import free_port, python_path_env, running, venv_executable, wait_for_http
+
+from .fake_fhir import serve_captured
 
 CLIENTS = Path(__file__).resolve().parents[2] / "fhir_fixtures" / "clients"
 CAPTURED_ON = date(2026, 12, 2)
 DATE = re.compile(r'"(\d{4}-\d{2}-\d{2})')
-SANDBOX_ISS = "https://sandbox.example.test"  # our own key, with the Sandbox's token shape
-EPIC_ISS = "https://ehr.example.org/interconnect-prd-oauth/api/FHIR/R4"
+RULE_IDS = tuple(load_knowledge().rules)
 EC_KEY = ec.generate_private_key(ec.SECP384R1())
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EPIC_CLAIMS = json.loads((CLIENTS / "epic/jwt-claims.json").read_text(encoding="utf-8"))
+ORACLE_CLAIMS = json.loads((CLIENTS / "oracle/jwt-claims.json").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Client:
+    """How one EHR signs its calls (header and claims as documented), and its profile."""
+
+    iss: str
+    alg: str
+    kid: str
+    key: Any
+    profile: str
+    jku: str | None = None
+    lifetime: int = 300
+    base_audience: bool = False  # Epic: the aud a site typed, the base URL
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def token(self, url: str, base: str) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.iss,
+            "aud": f"{base}/cds-services" if self.base_audience else url,
+            "iat": now,
+            "exp": now + self.lifetime,
+            "jti": str(uuid.uuid4()),
+            **dict(self.extra),
+        }
+        if self.base_audience:
+            claims["nbf"] = now - 300
+        headers = {"kid": self.kid, "typ": "JWT", **({"jku": self.jku} if self.jku else {})}
+        return jwt.encode(claims, self.key, algorithm=self.alg, headers=headers)
+
+
+SANDBOX = Client("https://sandbox.example.test", "ES384", "sandbox-ec", EC_KEY, "sandbox",
+                 jku="https://sandbox.example.test/.well-known/jwks.json")
+EPIC = Client(EPIC_CLAIMS["payload"]["iss"], "RS384", EPIC_CLAIMS["header"]["kid"], RSA_KEY,
+              "epic", jku=EPIC_CLAIMS["header"]["jku"], lifetime=900, base_audience=True,
+              extra=(("sub", EPIC_CLAIMS["payload"]["sub"]),))
+ORACLE = Client(ORACLE_CLAIMS["payload"]["iss"], "RS384", ORACLE_CLAIMS["header"]["kid"],
+                RSA_KEY, "oracle", jku=ORACLE_CLAIMS["header"]["jku"])
 
 
 def _shifted(name: str) -> dict[str, Any]:
@@ -42,93 +91,121 @@ def _shifted(name: str) -> dict[str, Any]:
     return json.loads(DATE.sub(move, text))
 
 
-def _jwk(key: Any, kid: str, algo: Any) -> dict[str, Any]:
-    return {**algo.to_jwk(key.public_key(), as_dict=True), "kid": kid, "use": "sig"}
+def _jwk(client: Client) -> dict[str, Any]:
+    rsa_or_ec = client.alg.startswith("RS")
+    algo = jwt.algorithms.RSAAlgorithm if rsa_or_ec else jwt.algorithms.ECAlgorithm
+    return {**algo.to_jwk(client.key.public_key(), as_dict=True), "kid": client.kid, "use": "sig"}
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    oracle_fhir: str
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     exe = venv_executable("rls-cds")
     if exe is None:
         pytest.skip("rls-cds is not installed in this environment")
     tmp = tmp_path_factory.mktemp("served")
     jwks = tmp / "jwks.json"
-    jwks.write_text(json.dumps({"keys": [
-        _jwk(EC_KEY, "sandbox-ec", jwt.algorithms.ECAlgorithm),
-        _jwk(RSA_KEY, "epic-rsa", jwt.algorithms.RSAAlgorithm),
-    ]}))
-    issuers = {SANDBOX_ISS: {"jwks_file": str(jwks)}, EPIC_ISS: {"jwks_file": str(jwks)}}
+    jwks.write_text(json.dumps({"keys": [_jwk(c) for c in (SANDBOX, EPIC, ORACLE)]}))
     port = free_port()
-    env = python_path_env({
-        "CDS_TRUSTED_ISSUERS": json.dumps(issuers),
-        "CDS_WORKERS": "2",
-        "CDS_DATA_DIR": str(tmp / "var"),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
-    })
-    env.pop("CDS_REDIS_URL", None)
-    env.pop("CDS_DATABASE_URL", None)
-    with running([str(exe), "serve", "--port", str(port)], env, tmp) as proc:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/healthz", proc)
-        yield base
+    base = f"http://127.0.0.1:{port}"
+    issuers = {
+        c.iss: {"jwks_file": str(jwks), "jku_allowlist": [c.jku], "profile": c.profile}
+        for c in (SANDBOX, EPIC, ORACLE)
+    }
+    issuers[EPIC.iss] |= {"audiences": [f"{base}/cds-services"], "max_lifetime_s": 900}
+    with serve_captured(CLIENTS / "oracle/fhir-server-data.json") as (fhir_base, _):
+        env = python_path_env({
+            "CDS_TRUSTED_ISSUERS": json.dumps(issuers),
+            "CDS_WORKERS": "2",
+            "CDS_DATA_DIR": str(tmp / "var"),
+            "CDS_FHIR_SERVER_ALLOWLIST": fhir_base,
+            "CDS_FHIR_ALLOW_HTTP": "true",
+        })
+        env.pop("CDS_REDIS_URL", None)
+        env.pop("CDS_DATABASE_URL", None)
+        with running([str(exe), "serve", "--port", str(port)], env, tmp) as proc:
+            wait_for_http(f"{base}/healthz", proc)
+            yield Served(base, fhir_base)
 
 
-def _token(iss: str, aud: str, key: Any, alg: str, kid: str) -> str:
-    now = int(time.time())
-    claims = {"iss": iss, "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
-    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid, "typ": "JWT"})
-
-
-def _post(url: str, body: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
+def _call(served: Served, client: Client, service: str, body: dict[str, Any]) -> dict[str, Any]:
+    url = f"{served.base}/cds-services/{service}"
     req = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
         method="POST",
         headers={"Content-Type": "application/json", "Accept": "application/json",
-                 "Authorization": f"Bearer {token}"},
+                 "Authorization": f"Bearer {client.token(url, served.base)}"},
     )
     with urllib.request.urlopen(req, timeout=10) as response:
-        return response.status, json.loads(response.read())
+        assert response.status == 200
+        return json.loads(response.read())
 
 
 def _pairs(body: dict[str, Any]) -> list[list[str]]:
-    return [[c["source"]["topic"]["code"], c["indicator"]] for c in body["cards"]]
+    out = []
+    for card in body["cards"]:
+        code = card["source"]["topic"]["code"]
+        out.append([code if code in RULE_IDS else rule_id_for_topic_code(code, RULE_IDS) or code,
+                    card["indicator"]])
+    return out
 
 
 THREE = [["iv-iron-indicated", "info"], ["dopamine-agonist-against", "warning"],
          ["alpha2delta-first-line", "info"]]
+CASES = [
+    (SANDBOX, "sandbox/order-select-pramipexole.json", "rls-order-select", THREE),
+    (SANDBOX, "sandbox/order-select-pramipexole-with-reason.json", "rls-order-select", THREE),
+    (SANDBOX, "sandbox/order-sign-pramipexole.json", "rls-order-sign", THREE),
+    (SANDBOX, "sandbox/patient-view.json", "rls-patient-view",
+     [["iv-iron-indicated", "info"], ["augmentation-risk-active-da", "warning"]]),
+    (EPIC, "epic/patient-view.json", "rls-patient-view", [["iv-iron-indicated", "info"]]),
+    (EPIC, "epic/order-select.json", "rls-order-select", THREE),
+    (EPIC, "epic/order-sign.json", "rls-order-sign", THREE),
+    (ORACLE, "oracle/patient-view.json", "rls-patient-view", [["iv-iron-indicated", "info"]]),
+]
 
 
-@pytest.mark.parametrize(
-    ("name", "service", "expected"),
-    [
-        ("sandbox/order-select-pramipexole.json", "rls-order-select", THREE),
-        ("sandbox/order-select-pramipexole-with-reason.json", "rls-order-select", THREE),
-        ("sandbox/order-sign-pramipexole.json", "rls-order-sign", THREE),
-        ("sandbox/patient-view.json", "rls-patient-view",
-         [["iv-iron-indicated", "info"], ["augmentation-risk-active-da", "warning"]]),
-    ],
-)
-def test_sandbox_requests_served(served: str, name: str, service: str, expected: list) -> None:
-    url = f"{served}/cds-services/{service}"
-    token = _token(SANDBOX_ISS, url, EC_KEY, "ES384", "sandbox-ec")
-    status, body = _post(url, _shifted(name), token)
-    assert status == 200
-    assert _pairs(body) == expected
+@pytest.mark.parametrize(("client", "name", "service", "expected"), CASES,
+                         ids=[case[1] for case in CASES])
+def test_client_request_served(
+    served: Served, client: Client, name: str, service: str, expected: list
+) -> None:
+    body = _shifted(name)
+    if client is ORACLE:
+        body["fhirServer"] = served.oracle_fhir  # the tenant's FHIR base, on loopback
+    answer = _call(served, client, service, body)
+    assert _pairs(answer) == expected
+    assert lint(answer, client.profile) == []
 
 
-@pytest.mark.parametrize(
-    ("name", "service", "expected"),
-    [
-        ("epic/patient-view.json", "rls-patient-view", [["iv-iron-indicated", "info"]]),
-        ("epic/order-select.json", "rls-order-select", THREE),
-        ("epic/order-sign.json", "rls-order-sign", THREE),
-    ],
-)
-def test_epic_requests_served(served: str, name: str, service: str, expected: list) -> None:
-    url = f"{served}/cds-services/{service}"
-    status, body = _post(url, _shifted(name), _token(EPIC_ISS, url, RSA_KEY, "RS384", "epic-rsa"))
-    assert status == 200
-    assert [[code.replace("-", ""), ind] for code, ind in _pairs(body)] == [
-        [code.replace("-", ""), ind] for code, ind in expected
+def test_each_client_gets_its_profile(served: Served) -> None:
+    """The same request, by issuer: Epic's topic codes are letters and digits only, the
+    Sandbox's replace suggestions create before they delete."""
+    body = _shifted("sandbox/order-select-pramipexole.json")
+    sandbox = _call(served, SANDBOX, "rls-order-select", body)
+    epic = _call(served, EPIC, "rls-order-select", body)
+    assert [c["source"]["topic"]["code"] for c in epic["cards"]] == [
+        "ivironindicated", "dopamineagonistagainst", "alpha2deltafirstline"
     ]
+    assert {c.get("selectionBehavior") for c in epic["cards"] if "suggestions" in c} == {"any"}
+    agonist = next(c for c in sandbox["cards"]
+                   if c["source"]["topic"]["code"] == "dopamine-agonist-against")
+    replace = [s for s in agonist["suggestions"] if len(s["actions"]) == 2]
+    assert replace and all([a["type"] for a in s["actions"]] == ["create", "delete"]
+                           for s in replace)
+
+
+def test_oracle_discovery_lists_only_patient_view(served: Served) -> None:
+    url = f"{served.base}/cds-services"
+    req = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {ORACLE.token(url, served.base)}"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as response:
+        services = json.loads(response.read())["services"]
+    assert [s["hook"] for s in services] == ["patient-view"]
