@@ -68,10 +68,19 @@ def service_call(service_id: str) -> Response:
     instance = body.get("hookInstance") if isinstance(body, dict) else None
     if isinstance(instance, str) and UUID.fullmatch(instance):  # never log an arbitrary string
         log["hookInstance"] = instance
+    governance = runtime.governance
+    site = governance.site_of(g.get("client_issuer"))
     outcome = call_service(
-        runtime.knowledge, runtime.settings, service, body, runtime.fetch_missing
+        runtime.knowledge, runtime.settings, service, body, runtime.fetch_missing,
+        governance.modes(site),
+    )
+    governance.record(
+        site, service.hook, service_id, body["context"]["patientId"], outcome.rule_ids,
+        outcome.silent,
     )
     log["rules"] = list(outcome.rule_ids)
+    if outcome.silent:
+        log["silent"] = list(outcome.silent)
     log["prefetch"] = list(outcome.prefetch)
     if outcome.unreadable:  # reason codes only (resource type, field, error kind): no values
         log["unreadable"] = list(outcome.unreadable)

@@ -17,7 +17,10 @@ from cds_service.cards.profiles import Profiles, check_profile
 from cds_service.config import Settings, load_settings
 from cds_service.errors import CdsError, ConfigurationError, operation_outcome
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
+from cds_service.feedback.engine import database_engine
 from cds_service.fhir_access import fetcher
+from cds_service.governance.runtime import Governance, build_governance
+from cds_service.governance.site_config import SiteConfigError, load_site_config
 from cds_service.hook_call import FetchMissing
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.observability import init_observability, observe_cards
@@ -41,6 +44,7 @@ class Runtime:
     issued: IssuedCounter | None = None
     fetch_missing: FetchMissing | None = None
     after_cards: Callable[[Iterable[str]], None] = field(default=lambda rule_ids: None)
+    governance: Governance | None = None
 
 
 class CdsFlask(Flask):
@@ -103,6 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.register_blueprint(console_blueprint())
     _init_feedback(app, runtime)
+    _init_governance(app, runtime)
     init_observability(
         app, readiness_checks=_readiness_checks(runtime), known_services=list(runtime.services)
     )
@@ -152,6 +157,20 @@ def _init_feedback(app: Flask, runtime: Runtime) -> None:
     runtime.after_cards = after_cards
     app.register_blueprint(feedback_blueprint(
         store, lambda: set(runtime.services), lambda: list(runtime.knowledge.rules)))
+
+
+def _init_governance(app: Flask, runtime: Runtime) -> None:
+    """The site file (checked here, once), evaluation records and the monitoring routes."""
+    settings = runtime.settings
+    try:
+        config = load_site_config(settings.site_config, runtime.knowledge.rules)
+        url = settings.database_url or default_database_url(settings.data_dir)
+        runtime.governance = build_governance(
+            config, runtime.knowledge, engine=database_engine(url), data_dir=settings.data_dir,
+            key=settings.patient_hash_key, site_id=settings.site_id,
+        )
+    except SiteConfigError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def tune_gc() -> None:

@@ -70,6 +70,9 @@ class Settings:
     ehr_profile: str = "spec"
     ehr_site_codes: str = ""
     log_level: str = "INFO"
+    site_config: str | None = None  # CDS_SITE_CONFIG: per-site rule modes (cds_service.governance)
+    site_id: str | None = None  # the site of every call when auth is off (no verified issuer)
+    patient_hash_key: str | None = None  # HMAC key for patient ids in evaluation records
     clock: Callable[[], datetime] = field(default=_utcnow, compare=False)
 
 
@@ -100,6 +103,9 @@ ENV: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CDS_EHR_PROFILE": ("ehr_profile", lambda n, v: v.strip().lower() or "spec"),
     "CDS_EHR_SITE_CODES": ("ehr_site_codes", lambda n, v: v),
     "CDS_LOG_LEVEL": ("log_level", lambda n, v: v.upper()),
+    "CDS_SITE_CONFIG": ("site_config", lambda n, v: v or None),
+    "CDS_SITE_ID": ("site_id", lambda n, v: v.strip() or None),
+    "CDS_PATIENT_HASH_KEY": ("patient_hash_key", lambda n, v: v or None),
 }
 
 

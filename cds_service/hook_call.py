@@ -14,6 +14,7 @@ from cds_service.errors import BadRequest, PrefetchUnavailable
 from cds_service.fhir.extract import build_record, extract_drafts
 from cds_service.fhir.prefetch import REFETCH, key_states, usable_prefetch
 from cds_service.fhir.resources import ResourceIndex
+from cds_service.governance.modes import apply_modes
 from cds_service.knowledge import Knowledge
 from cds_service.protocol import check_request
 from cds_service.registry import Service
@@ -28,6 +29,7 @@ class Outcome:
     rule_ids: tuple[str, ...]
     unreadable: tuple[str, ...] = ()  # reason codes of what could not be read (for the log)
     prefetch: tuple[str, ...] = ()  # "key:state" as the client sent each key (for the log)
+    silent: tuple[str, ...] = ()  # rules that fired in silent mode: recorded, no card
 
 
 def _check_patient(prefetch: Mapping[str, Any], patient_id: str) -> None:
@@ -45,8 +47,13 @@ def call_service(
     service: Service,
     body: object,
     fetch_missing: FetchMissing | None = None,
+    modes: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """Answer one hook request for ``service`` exactly as the HTTP endpoint does."""
+    """Answer one hook request for ``service`` exactly as the HTTP endpoint does.
+
+    ``modes`` (rule id -> active, silent or off; the caller's site) applies after evaluation:
+    silent findings are reported in ``Outcome.silent`` without a card, off findings vanish.
+    """
     request = check_request(body, service.hook)
     context = request["context"]
     prefetch: Mapping[str, Any] = request.get("prefetch") or {}
@@ -79,10 +86,12 @@ def call_service(
         unreadable_drafts=tuple(d for d in judged if d.unreadable),
     )
     findings = evaluate(knowledge, record, hook, freshness_days=settings.freshness_days)
+    findings, silent = apply_modes(findings, modes)
     cards = [render_card(knowledge, f, patient_id) for f in findings]
     return Outcome(
         {"cards": cards},
         tuple(f.rule_id for f in findings),
         codes + draft_codes,
         tuple(f"{key}:{state}" for key, state in states.items()),
+        tuple(f.rule_id for f in silent),
     )

@@ -19,6 +19,7 @@ from cds_service.console.markdown import render_markdown, safe_url
 from cds_service.console.review import build_review
 from cds_service.console.scenarios import list_scenarios, read_scenario
 from cds_service.errors import BadRequest
+from cds_service.governance.review_modes import site_modes_view
 
 DEFAULT_FIXTURES_DIR = REPO_ROOT / "fhir_fixtures"
 CSP = (
@@ -120,6 +121,7 @@ def console_blueprint(fixtures_dir: Path = DEFAULT_FIXTURES_DIR) -> Blueprint:
             indicator_labels=INDICATOR_LABELS,
             markdown=render_markdown,
             safe_url=safe_url,
+            site_modes=site_modes_view(_runtime().governance),
         )
 
     return bp

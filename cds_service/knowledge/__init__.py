@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 FILES = ("valuesets", "medications", "parameters", "recommendations", "citations")
@@ -254,7 +255,19 @@ def _analyte(aid: str, spec: dict[str, Any]) -> Analyte:
 @lru_cache(maxsize=1)
 def load_knowledge() -> Knowledge:
     """Read and index every knowledge file (cached: the files are immutable at run time)."""
-    raw = {name: _read(name) for name in FILES}
+    return build_knowledge({name: _read(name) for name in FILES})
+
+
+def load_knowledge_dir(directory: Path | str) -> Knowledge:
+    """The knowledge files of another directory (e.g. a candidate version, for a replay)."""
+    base = Path(directory)
+    return build_knowledge(
+        {name: json.loads((base / f"{name}.json").read_text("utf-8")) for name in FILES}
+    )
+
+
+def build_knowledge(raw: dict[str, Any]) -> Knowledge:
+    """Index the parsed knowledge files (``raw``: file name without .json -> its JSON)."""
     versions = {raw[name]["version"] for name in FILES}
     if len(versions) != 1:
         raise ValueError(f"knowledge files disagree on their version: {sorted(versions)}")

@@ -1,0 +1,130 @@
+"""Evaluation records: one row per service call (cards or none), buffered in memory and written
+to the feedback database off the request path, with rows past the retention period removed."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+
+from cds_service.governance.tables import evaluation_rules, evaluations
+
+log = logging.getLogger("cds_service.governance")
+PURGE_EVERY_S = 3600.0
+
+
+def patient_hmac(key: bytes, patient_id: str) -> str:
+    """HMAC-SHA256 of the patient id under the site's key: links a patient's evaluations
+    within a site without storing the id (and cannot be reversed by hashing guessed ids)."""
+    return hmac.new(key, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What one call concluded; the patient only as a keyed hash (and a reference on opt-in)."""
+
+    site: str
+    hook: str
+    service_id: str
+    knowledge_version: str
+    knowledge_sha256: str
+    config_sha256: str
+    patient_hmac: str
+    active: tuple[str, ...]
+    silent: tuple[str, ...]
+    patient_ref: str | None = None
+    at: datetime | None = None
+    id: str = ""
+
+    def rows(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        at = (self.at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        ident = self.id or str(uuid.uuid4())
+        row = {
+            "id": ident, "at": at, "site": self.site, "hook": self.hook,
+            "service_id": self.service_id, "knowledge_version": self.knowledge_version,
+            "knowledge_sha256": self.knowledge_sha256, "config_sha256": self.config_sha256,
+            "patient_hmac": self.patient_hmac, "patient_ref": self.patient_ref,
+            "cards": len(self.active),
+        }
+        fired = [(r, "active") for r in self.active] + [(r, "silent") for r in self.silent]
+        rules = [
+            {"evaluation_id": ident, "at": at, "site": self.site, "rule_id": r, "mode": m}
+            for r, m in fired
+        ]
+        return row, rules
+
+
+def write_evaluations(engine: Engine, batch: list[Evaluation]) -> None:
+    """Insert evaluations and their fired rules in one transaction."""
+    rows, rules = [], []
+    for evaluation in batch:
+        row, fired = evaluation.rows()
+        rows.append(row)
+        rules += fired
+    with engine.execution_options(sqlite_immediate=True).begin() as conn:
+        conn.execute(evaluations.insert(), rows)
+        if rules:
+            conn.execute(evaluation_rules.insert(), rules)
+
+
+def purge_evaluations(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
+    """Delete evaluations older than the retention period; the number deleted."""
+    cutoff = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    cutoff -= timedelta(days=retention_days)
+    with engine.execution_options(sqlite_immediate=True).begin() as conn:
+        conn.execute(delete(evaluation_rules).where(evaluation_rules.c.at < cutoff))
+        return conn.execute(delete(evaluations).where(evaluations.c.at < cutoff)).rowcount
+
+
+class EvaluationRecorder:
+    """Buffers evaluations and writes them every ``interval`` seconds from a daemon thread
+    (the request only appends to a list), like the issued-card counter."""
+
+    def __init__(
+        self, engine: Engine, retention_days: int | None = None, interval: float = 2.0
+    ) -> None:
+        self._engine, self._retention, self._interval = engine, retention_days, interval
+        self._buffer: list[Evaluation] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._purged_at = 0.0
+        atexit.register(self.flush)
+
+    def __call__(self, evaluation: Evaluation) -> None:
+        with self._lock:
+            self._buffer.append(evaluation)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="evaluations")
+                self._thread.start()
+
+    def _run(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(self._interval):
+            if not self.flush():
+                return
+
+    def flush(self) -> bool:
+        """Write what is buffered (and purge old rows hourly); False when nothing was buffered."""
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+        if not batch:
+            return False
+        try:
+            write_evaluations(self._engine, batch)
+            if self._retention and time.monotonic() - self._purged_at > PURGE_EVERY_S:
+                self._purged_at = time.monotonic()
+                purge_evaluations(self._engine, self._retention)
+        except Exception as exc:  # records are analytics and audit: logged, never fail a call
+            log.warning("could not write %d evaluation record(s): %s", len(batch),
+                        type(exc).__name__)
+        return True

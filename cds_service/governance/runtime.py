@@ -1,0 +1,110 @@
+"""Governance at run time: the caller's site, its rule modes and the evaluation record of a call,
+all built once at start-up from the site file, the knowledge and the database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from cds_service.governance.changes import record_config_version
+from cds_service.governance.records import Evaluation, EvaluationRecorder, patient_hmac
+from cds_service.governance.site_config import DEFAULT_SITE, SiteConfig, SiteConfigError
+from cds_service.governance.stamp import KnowledgeStamp, knowledge_stamp
+from cds_service.knowledge import Knowledge
+
+KEY_FILE = "patient-hash.key"
+
+
+@dataclass
+class Governance:
+    config: SiteConfig
+    stamp: KnowledgeStamp
+    rules: Mapping[str, Mapping[str, Any]]
+    default_key: bytes
+    site_keys: Mapping[str, bytes] = field(default_factory=dict)
+    site_id: str | None = None  # CDS_SITE_ID: the site when no issuer was verified
+    recorder: EvaluationRecorder | None = None
+    engine: Engine | None = None
+    _modes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def site_of(self, issuer: str | None) -> str:
+        """The verified issuer, else the configured client id, else ``default``."""
+        return issuer or self.site_id or DEFAULT_SITE
+
+    def modes(self, site: str) -> dict[str, str]:
+        """Every rule's mode at ``site`` (computed once per site)."""
+        modes = self._modes.get(site)
+        if modes is None:
+            modes = self._modes[site] = self.config.modes(site, self.rules)
+        return modes
+
+    def evaluation(
+        self, site: str, hook: str, service_id: str, patient_id: str,
+        active: tuple[str, ...], silent: tuple[str, ...], at: datetime | None = None,
+    ) -> Evaluation:
+        key = self.site_keys.get(self.config.site(site).name, self.default_key)
+        reference = f"Patient/{patient_id}" if self.config.site(site).record_patient_reference \
+            else None
+        return Evaluation(
+            site, hook, service_id, self.stamp.version, self.stamp.sha256, self.config.sha256,
+            patient_hmac(key, patient_id), active, silent, reference, at,
+        )
+
+    def record(self, *args: Any, **kwargs: Any) -> None:
+        """Buffer the evaluation record of one call (written off the request path)."""
+        if self.recorder is not None:
+            self.recorder(self.evaluation(*args, **kwargs))
+
+
+def _default_key(configured: str | None, data_dir: Path) -> bytes:
+    """CDS_PATIENT_HASH_KEY, else a random key kept in the data directory (made once)."""
+    if configured:
+        return configured.encode("utf-8")
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+    return path.read_text("utf-8").strip().encode("utf-8")
+
+
+def _site_keys(config: SiteConfig, environ: Mapping[str, str]) -> dict[str, bytes]:
+    keys = {}
+    for name, site in config.sites.items():
+        if site.patient_key_env:
+            value = environ.get(site.patient_key_env)
+            if not value:
+                raise SiteConfigError(
+                    f"CDS_SITE_CONFIG sites.{name}.patient_key_env: environment variable "
+                    f"{site.patient_key_env} is not set"
+                )
+            keys[name] = value.encode("utf-8")
+    return keys
+
+
+def build_governance(
+    config: SiteConfig, knowledge: Knowledge, *, engine: Engine | None, data_dir: Path,
+    key: str | None = None, site_id: str | None = None, environ: Mapping[str, str] | None = None,
+) -> Governance:
+    """Governance for the app; logs a new site-file version when the engine is given."""
+    governance = Governance(
+        config, knowledge_stamp(knowledge), knowledge.rules, _default_key(key, data_dir),
+        _site_keys(config, os.environ if environ is None else environ), site_id,
+    )
+    if engine is not None:
+        record_config_version(engine, config)
+        governance.engine = engine
+        governance.recorder = EvaluationRecorder(engine, config.retention_days)
+    return governance

@@ -1,0 +1,117 @@
+"""End to end over HTTP: one rule silent for issuer A, active for issuer B."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from cds_service.governance.tables import evaluation_rules, evaluations
+from tests.governance.support import ISS_A, ISS_B, call, fixture, served
+
+RULE = "iv-iron-not-indicated"
+FIXTURE = "rls-ferritin-90-band-orders-fcm"  # fires exactly that rule
+
+
+@pytest.fixture
+def site_file(tmp_path):
+    path = tmp_path / "sites.yaml"
+    path.write_text(
+        f"changed_by: Dr Test (CDS committee)\nchange_note: pilot at A\n"
+        f"sites:\n  {ISS_A}:\n    rules: {{{RULE}: silent}}\n"
+    )
+    return path
+
+
+@pytest.fixture
+def app(tmp_path, site_file):
+    _, now, _ = fixture(FIXTURE)
+    return served(tmp_path, site_file, now, enable_console=True)
+
+
+def _rows(app):
+    governance = app.extensions["rls_cds"].governance
+    governance.recorder.flush()
+    with governance.engine.connect() as conn:
+        evals = conn.execute(select(evaluations).order_by(evaluations.c.site)).mappings().all()
+        fired = conn.execute(
+            select(evaluation_rules.c.site, evaluation_rules.c.rule_id, evaluation_rules.c.mode)
+            .order_by(evaluation_rules.c.site)
+        ).all()
+    return evals, [tuple(r) for r in fired]
+
+
+def test_silent_for_a_active_for_b_and_both_recorded(app):
+    body, _, service = fixture(FIXTURE)
+    client = app.test_client()
+    path = f"/cds-services/{service}"
+    answer_a = call(client, ISS_A, path, body)
+    answer_b = call(client, ISS_B, path, body)
+    assert answer_a.status_code == answer_b.status_code == 200
+    assert answer_a.get_json() == {"cards": []}
+    cards_b = answer_b.get_json()["cards"]
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in cards_b] == [(RULE, "info")]
+
+    evals, fired = _rows(app)
+    assert [(e["site"], e["hook"], e["service_id"], e["cards"]) for e in evals] == [
+        (ISS_A, "order-select", service, 0), (ISS_B, "order-select", service, 1)]
+    assert fired == [(ISS_A, RULE, "silent"), (ISS_B, RULE, "active")]
+    patient = body["context"]["patientId"]
+    for e in evals:
+        assert e["patient_ref"] is None  # no opt-in
+        assert len(e["patient_hmac"]) == 64 and patient not in json.dumps(dict(e), default=str)
+        assert e["knowledge_version"] == "2026.11.0" and len(e["knowledge_sha256"]) == 64
+    # one key for every site without its own: the same patient hashes alike at A and B
+    assert evals[0]["patient_hmac"] == evals[1]["patient_hmac"]
+
+
+def test_no_card_call_is_recorded(app):
+    body, _, service = fixture("no-rls-orders-pramipexole-no-card")
+    response = call(app.test_client(), ISS_B, f"/cds-services/{service}", body)
+    assert response.get_json() == {"cards": []}
+    evals, fired = _rows(app)
+    assert [(e["site"], e["cards"]) for e in evals] == [(ISS_B, 0)] and fired == []
+
+
+def test_off_drops_the_rule_entirely(tmp_path):
+    path = tmp_path / "sites.json"
+    path.write_text(json.dumps({"sites": {"default": {"rules": {RULE: "off"}}}}))
+    body, now, service = fixture(FIXTURE)
+    app = served(tmp_path, path, now)
+    assert call(app.test_client(), ISS_B, f"/cds-services/{service}", body).get_json() == {
+        "cards": []}
+    evals, fired = _rows(app)
+    assert [(e["site"], e["cards"]) for e in evals] == [(ISS_B, 0)] and fired == []
+
+
+def test_config_change_log_and_review_page(tmp_path, site_file, app):
+    review = app.test_client().get("/review").get_data(as_text=True)
+    assert 'id="site-modes"' in review
+    row = review.split(f'<tr data-rule-id="{RULE}"><td><code>{RULE}</code></td>', 1)[1]
+    # columns: default, then issuer A
+    assert row.startswith('<td class="mode-active">active</td><td class="mode-silent">silent</td>')
+    assert "by Dr Test (CDS committee)" in review and "pilot at A" in review
+
+    # same file again: no new version; a changed file: one new version with the difference
+    _, now, _ = fixture(FIXTURE)
+    served(tmp_path, site_file, now)
+    site_file.write_text(f"changed_by: Dr Two\nsites:\n  {ISS_A}:\n    rules: {{{RULE}: active}}\n")
+    app2 = served(tmp_path, site_file, now)
+    from cds_service.governance.changes import config_history
+
+    history = config_history(app2.extensions["rls_cds"].governance.engine)
+    assert [h["changed_by"] for h in history] == ["Dr Two", "Dr Test (CDS committee)"]
+    assert history[0]["changes"] == [
+        {"site": ISS_A, "rule": RULE, "from": "silent", "to": "active"}]
+    assert history[1]["changes"] == [{"site": ISS_A, "rule": RULE, "from": None, "to": "silent"}]
+    assert history[0]["previous_sha256"] == history[1]["sha256"]
+
+
+def test_auth_off_uses_the_configured_site_id(tmp_path, site_file):
+    body, now, service = fixture(FIXTURE)
+    app = served(tmp_path, site_file, now, require_auth=False, site_id=ISS_A)
+    response = app.test_client().post(f"/cds-services/{service}", json=body)
+    assert response.get_json() == {"cards": []}
+    evals, fired = _rows(app)
+    assert fired == [(ISS_A, RULE, "silent")]
