@@ -19,6 +19,7 @@ from cds_service.errors import CdsError, ConfigurationError, operation_outcome
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
 from cds_service.feedback.engine import database_engine
 from cds_service.fhir_access import fetcher
+from cds_service.governance.blueprint import governance_blueprint
 from cds_service.governance.runtime import Governance, build_governance
 from cds_service.governance.site_config import SiteConfigError, load_site_config
 from cds_service.hook_call import FetchMissing
@@ -171,6 +172,7 @@ def _init_governance(app: Flask, runtime: Runtime) -> None:
         )
     except SiteConfigError as exc:
         raise ConfigurationError(str(exc)) from exc
+    app.register_blueprint(governance_blueprint(runtime.governance))
 
 
 def tune_gc() -> None:

@@ -7,7 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ class Governance:
             else None
         return Evaluation(
             site, hook, service_id, self.stamp.version, self.stamp.sha256, self.config.sha256,
-            patient_hmac(key, patient_id), active, silent, reference, at,
+            patient_hmac(key, patient_id), active, silent, reference, at or datetime.now(UTC),
         )
 
     def record(self, *args: Any, **kwargs: Any) -> None:

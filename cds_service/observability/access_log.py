@@ -83,7 +83,7 @@ def access_record(status: int, duration_s: float) -> dict[str, Any]:
         for key in ("service", "hook", "hookInstance", "profile"):
             if key in cds_log:
                 record[key] = _safe_id(cds_log[key])
-        for key in ("rules", "unreadable", "prefetch"):  # lists of ids and reason codes
+        for key in ("rules", "silent", "unreadable", "prefetch"):  # lists of ids and reason codes
             if key in cds_log:
                 items = cds_log[key]
                 items = list(items) if isinstance(items, list | tuple) else []

@@ -56,7 +56,7 @@ def served(tmp_path: Path, site_file: Path | None, now: datetime, **extra: Any) 
 
 
 def call(client: Any, iss: str, path: str, body: Any = None) -> Any:
-    headers = {"Authorization": f"Bearer {token(iss, BASE + path)}"}
+    headers = {"Authorization": f"Bearer {token(iss, BASE + path.split('?')[0])}"}
     if body is None:
         return client.get(path, headers=headers)
     return client.post(path, json=body, headers=headers)

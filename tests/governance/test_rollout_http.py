@@ -115,3 +115,52 @@ def test_auth_off_uses_the_configured_site_id(tmp_path, site_file):
     assert response.get_json() == {"cards": []}
     evals, fired = _rows(app)
     assert fired == [(ISS_A, RULE, "silent")]
+
+
+def test_audit_events_export_validates(app):
+    from cds_service.governance.audit import validate_bundle
+
+    body, _, service = fixture(FIXTURE)
+    client = app.test_client()
+    call(client, ISS_A, f"/cds-services/{service}", body)
+    call(client, ISS_B, f"/cds-services/{service}", body)
+    app.extensions["rls_cds"].governance.recorder.flush()
+    response = call(client, ISS_A, "/analytics/audit-events")
+    assert response.status_code == 200 and response.mimetype == "application/fhir+json"
+    bundle = response.get_json()
+    validate_bundle(bundle)
+    events = [e["resource"] for e in bundle["entry"]]
+    assert [e["agent"][0]["who"]["identifier"]["value"] for e in events] == [ISS_A, ISS_B]
+    rules = [[(x["what"]["identifier"]["value"], x["detail"][0]["valueString"])
+              for x in e["entity"] if x["name"] == "rule"] for e in events]
+    assert rules == [[(RULE, "silent")], [(RULE, "active")]]
+    patients = [next(x["what"] for x in e["entity"] if x["name"] == "patient") for e in events]
+    assert all(set(p) == {"identifier"} for p in patients)
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+    only_b = call(client, ISS_A, f"/analytics/audit-events?site={ISS_B}").get_json()
+    assert len(only_b["entry"]) == 1
+    assert call(client, ISS_A, "/analytics/audit-events?since=2999-01-01").get_json()["entry"] == []
+    bad = call(client, ISS_A, "/analytics/audit-events?since=yesterday")
+    assert bad.status_code == 400
+    assert bad.get_json()["issue"][0]["diagnostics"] == (
+        "since must be an ISO 8601 date or date-time")
+
+
+def test_patient_reference_only_on_opt_in(tmp_path, monkeypatch):
+    monkeypatch.setenv("RLS_TEST_KEY_A", "secret-of-a")
+    path = tmp_path / "sites.yaml"
+    path.write_text(f"sites:\n  {ISS_A}:\n    record_patient_reference: true\n"
+                    f"    patient_key_env: RLS_TEST_KEY_A\n")
+    body, now, service = fixture(FIXTURE)
+    app = served(tmp_path, path, now)
+    client = app.test_client()
+    call(client, ISS_A, f"/cds-services/{service}", body)
+    call(client, ISS_B, f"/cds-services/{service}", body)
+    evals, _ = _rows(app)
+    patient = body["context"]["patientId"]
+    from cds_service.governance.records import patient_hmac
+
+    assert [(e["site"], e["patient_ref"]) for e in evals] == [
+        (ISS_A, f"Patient/{patient}"), (ISS_B, None)]
+    assert evals[0]["patient_hmac"] == patient_hmac(b"secret-of-a", patient)
+    assert evals[1]["patient_hmac"] != evals[0]["patient_hmac"]  # B: the default key
