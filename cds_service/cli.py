@@ -1,5 +1,5 @@
 """The ``rls-cds`` command: serve (gunicorn or granian), quickstart, evaluate, lint-response,
-feedback-report."""
+feedback-report, and the governance commands (firing-report, audit-export, replay, explain)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ from cds_service.fhir.dates import parse_fhir_datetime
 log = logging.getLogger("cds_service.cli")
 
 PROFILE_CHOICES = ("spec", "epic", "oracle", "sandbox")  # cds_service.cards.profiles.PROFILES
+GOVERNANCE_HELP = {
+    "firing-report": "firing rate per rule, site and mode, with drift flags",
+    "audit-export": "evaluation records as a FHIR R4 AuditEvent Bundle",
+}
 QUICKSTART_ENV = {
     "CDS_REQUIRE_AUTH": "false",
     "CDS_ENABLE_CONSOLE": "true",
@@ -190,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "feedback-report", help="acceptance and override rates per rule", add_help=False
     )
+    for name, helptext in GOVERNANCE_HELP.items():  # cds_service.governance.cli
+        commands.add_parser(name, help=helptext, add_help=False)
     return parser
 
 
@@ -197,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["feedback-report"]:
         return _feedback_report(argv[1:])
+    if argv[:1] and argv[0] in GOVERNANCE_HELP:
+        from cds_service.governance.cli import governance_main
+
+        return governance_main(argv)
     args = build_parser().parse_args(argv)
     handlers = {
         "serve": _serve,

@@ -10,9 +10,15 @@ from cds_service.api import json_response
 from cds_service.errors import BadRequest
 from cds_service.feedback.report import parse_window_bound
 from cds_service.governance.audit import audit_bundle
+from cds_service.governance.monitoring import FiringReport, firing_report
+from cds_service.governance.monitoring_html import render_firing_html
 from cds_service.governance.runtime import Governance
 
 FHIR_JSON = "application/fhir+json"
+HTML_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def window() -> tuple[datetime | None, datetime | None]:
@@ -28,7 +34,8 @@ def window() -> tuple[datetime | None, datetime | None]:
 
 
 def governance_blueprint(governance: Governance) -> Blueprint:
-    """GET /analytics/audit-events: evaluation records as a FHIR R4 Bundle of AuditEvents."""
+    """GET /analytics/audit-events (evaluation records as a FHIR R4 Bundle of AuditEvents),
+    /analytics/firing[.html] (firing rates, ``?until=`` ends the monitored period)."""
     bp = Blueprint("governance", __name__)
 
     @bp.get("/analytics/audit-events")
@@ -39,5 +46,18 @@ def governance_blueprint(governance: Governance) -> Blueprint:
         response = json_response(bundle)
         response.mimetype = FHIR_JSON
         return response
+
+    def report() -> FiringReport:
+        _, until = window()
+        assert governance.engine is not None
+        return firing_report(governance.engine, until, **governance.config.monitoring)
+
+    @bp.get("/analytics/firing")
+    def firing() -> Response:
+        return json_response(report().as_json())
+
+    @bp.get("/analytics/firing.html")
+    def firing_html() -> Response:
+        return Response(render_firing_html(report()), 200, HTML_HEADERS, mimetype="text/html")
 
     return bp

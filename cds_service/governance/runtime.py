@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from cds_service.governance.changes import record_config_version
+from cds_service.governance.metrics import observe_evaluation
 from cds_service.governance.records import Evaluation, EvaluationRecorder, patient_hmac
 from cds_service.governance.site_config import DEFAULT_SITE, SiteConfig, SiteConfigError
 from cds_service.governance.stamp import KnowledgeStamp, knowledge_stamp
@@ -57,10 +58,14 @@ class Governance:
             patient_hmac(key, patient_id), active, silent, reference, at or datetime.now(UTC),
         )
 
-    def record(self, *args: Any, **kwargs: Any) -> None:
-        """Buffer the evaluation record of one call (written off the request path)."""
+    def record(
+        self, site: str, hook: str, service_id: str, patient_id: str,
+        active: tuple[str, ...], silent: tuple[str, ...],
+    ) -> None:
+        """Count the call (Prometheus) and buffer its record (written off the request path)."""
+        observe_evaluation(site, active, silent)
         if self.recorder is not None:
-            self.recorder(self.evaluation(*args, **kwargs))
+            self.recorder(self.evaluation(site, hook, service_id, patient_id, active, silent))
 
 
 def _default_key(configured: str | None, data_dir: Path) -> bytes:

@@ -164,3 +164,23 @@ def test_patient_reference_only_on_opt_in(tmp_path, monkeypatch):
         (ISS_A, f"Patient/{patient}"), (ISS_B, None)]
     assert evals[0]["patient_hmac"] == patient_hmac(b"secret-of-a", patient)
     assert evals[1]["patient_hmac"] != evals[0]["patient_hmac"]  # B: the default key
+
+
+def test_analytics_and_metrics_count_silent_cards(app):
+    body, _, service = fixture(FIXTURE)
+    client = app.test_client()
+    for iss in (ISS_A, ISS_B, ISS_A):
+        call(client, iss, f"/cds-services/{service}", body)
+    app.extensions["rls_cds"].governance.recorder.flush()
+    now = call(client, ISS_A, "/analytics/firing").get_json()  # records carry wall-clock time
+    assert now["evaluations"] == {ISS_A: 2, ISS_B: 1}
+    assert [(r["rule"], r["site"], r["mode"], r["window"]) for r in now["rules"]] == [
+        (RULE, ISS_A, "silent", {"fired": 2, "evaluations": 2, "per_100": 100.0}),
+        (RULE, ISS_B, "active", {"fired": 1, "evaluations": 1, "per_100": 100.0}),
+    ]
+    page = call(client, ISS_A, "/analytics/firing.html")
+    assert page.status_code == 200 and f'<tr data-rule="{RULE}" data-mode="silent">' in \
+        page.get_data(as_text=True)
+    assert client.get("/analytics/firing").status_code == 401  # behind client auth
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert f'cds_rules_fired_total{{mode="silent",rule_id="{RULE}",site="{ISS_A}"}}' in metrics

@@ -1,0 +1,104 @@
+"""Command line of the governance area: ``rls-cds firing-report``, ``audit-export``,
+``replay`` and ``explain`` (dispatched from ``cds_service.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from cds_service.config import load_settings
+from cds_service.feedback.engine import database_engine, default_database_url
+from cds_service.feedback.report import parse_window_bound
+
+
+def _bound(text: str) -> datetime:
+    try:
+        return parse_window_bound(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or date-time: {text!r}") from None
+
+
+def _database(parser: argparse.ArgumentParser) -> None:
+    settings = load_settings()
+    parser.add_argument(
+        "--database-url", default=settings.database_url or default_database_url(settings.data_dir),
+        help="SQLAlchemy URL (default: $CDS_DATABASE_URL or $CDS_DATA_DIR/feedback.sqlite3)",
+    )
+
+
+def _engine(url: str):  # noqa: ANN202 - an Engine, after checking a SQLite file exists
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise SystemExit(f"error: no database at {parsed.database}")
+    return database_engine(url)
+
+
+def firing_report_main(argv: list[str]) -> int:
+    """Firing rates per rule, site and mode with drift flags; exit 1 when any rule drifted."""
+    from cds_service.governance.monitoring import firing_report
+    from cds_service.governance.site_config import MONITORING_DEFAULTS, load_site_config
+    from cds_service.knowledge import load_knowledge
+
+    parser = argparse.ArgumentParser(prog="rls-cds firing-report", description=__doc__)
+    _database(parser)
+    parser.add_argument("--until", type=_bound, help="end of the monitored period (default now)")
+    for key in MONITORING_DEFAULTS:
+        parser.add_argument("--" + key.replace("_", "-"), type=float, default=None,
+                            help=f"default: the site file's monitoring.{key}")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    monitoring = dict(load_site_config(load_settings().site_config,
+                                       load_knowledge().rules).monitoring)
+    monitoring.update({k: getattr(args, k) for k in MONITORING_DEFAULTS
+                       if getattr(args, k) is not None})
+    report = firing_report(_engine(args.database_url), args.until, **monitoring)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(f"{'rule':<28} {'site':<32} {'mode':<6} {'win/100':>8} {'base/100':>8}  drift")
+        for r in report.rates:
+            win = "-" if r.window_rate is None else f"{r.window_rate:.1f}"
+            base = "-" if r.baseline_rate is None else f"{r.baseline_rate:.1f}"
+            print(f"{r.rule_id:<28} {r.site:<32} {r.mode:<6} {win:>8} {base:>8}  "
+                  f"{'DRIFT' if r.drift else 'ok'}")
+        print(f"evaluations per site: {json.dumps(dict(report.evaluations))}")
+    return 1 if any(r.drift for r in report.rates) else 0
+
+
+def audit_export_main(argv: list[str]) -> int:
+    """Evaluation records as one FHIR R4 Bundle of AuditEvents (validated before printing)."""
+    from cds_service.governance.audit import audit_bundle, validate_bundle
+
+    parser = argparse.ArgumentParser(prog="rls-cds audit-export", description=__doc__)
+    _database(parser)
+    parser.add_argument("--since", type=_bound)
+    parser.add_argument("--until", type=_bound)
+    parser.add_argument("--site", help="only this site (issuer or CDS_SITE_ID)")
+    args = parser.parse_args(argv)
+    bundle = audit_bundle(_engine(args.database_url), args.since, args.until, args.site)
+    validate_bundle(bundle)
+    print(json.dumps(bundle, indent=2))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "firing-report": firing_report_main,
+    "audit-export": audit_export_main,
+}
+
+
+def governance_main(argv: list[str]) -> int:
+    """Run ``argv[0]`` (one of COMMANDS) with the rest of ``argv``."""
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except SystemExit as exit_:
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+            return 2
+        return int(exit_.code or 0)
