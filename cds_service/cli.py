@@ -21,6 +21,7 @@ PROFILE_CHOICES = ("spec", "epic", "oracle", "sandbox")  # cds_service.cards.pro
 GOVERNANCE_HELP = {
     "firing-report": "firing rate per rule, site and mode, with drift flags",
     "audit-export": "evaluation records as a FHIR R4 AuditEvent Bundle",
+    "replay": "cards that change between two knowledge versions (exit 1 when any do)",
 }
 QUICKSTART_ENV = {
     "CDS_REQUIRE_AUTH": "false",

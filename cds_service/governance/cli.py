@@ -87,9 +87,37 @@ def audit_export_main(argv: list[str]) -> int:
     return 0
 
 
+def replay_main(argv: list[str]) -> int:
+    """Cards that appear, disappear or change between two knowledge versions; 1 on any change."""
+    from cds_service.governance.replay import DEFAULT_REQUESTS, replay_sources
+    from cds_service.governance.replay_report import render_html, render_text
+
+    parser = argparse.ArgumentParser(prog="rls-cds replay", description=replay_main.__doc__)
+    parser.add_argument("--from", dest="old", required=True,
+                        help="knowledge directory or git revision (of cds_service/knowledge)")
+    parser.add_argument("--to", dest="new", required=True, help="likewise")
+    parser.add_argument("requests", nargs="*",
+                        help=f"request files or folders (default: {DEFAULT_REQUESTS})")
+    parser.add_argument("--now", type=_bound, help="clock for requests without expected.json")
+    parser.add_argument("--html", type=Path, help="also write an HTML report here")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    try:
+        result = replay_sources(args.old, args.new, args.requests, load_settings(), args.now)
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"rls-cds replay: {exc}") from None
+    print(json.dumps(result.as_json(), indent=2) if args.json else render_text(result))
+    if args.html:
+        args.html.write_text(render_html(result), "utf-8")
+    if result.errors:
+        return 2
+    return 1 if result.changes else 0
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "firing-report": firing_report_main,
     "audit-export": audit_export_main,
+    "replay": replay_main,
 }
 
 
