@@ -22,6 +22,7 @@ GOVERNANCE_HELP = {
     "firing-report": "firing rate per rule, site and mode, with drift flags",
     "audit-export": "evaluation records as a FHIR R4 AuditEvent Bundle",
     "replay": "cards that change between two knowledge versions (exit 1 when any do)",
+    "explain": "per card of a response (file or -), why it fired",
 }
 QUICKSTART_ENV = {
     "CDS_REQUIRE_AUTH": "false",
@@ -127,6 +128,7 @@ def _evaluate_quietly(args: argparse.Namespace, raw: str) -> int:
         body = response.get_json(silent=True)
         runtime = app.extensions["rls_cds"]
         runtime.issued.flush()
+        runtime.governance.recorder.flush()  # before the scratch database goes
         runtime.store.close()
         if response.status_code != 200:
             issues = (body or {}).get("issue") or [{}]

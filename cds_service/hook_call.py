@@ -15,6 +15,8 @@ from cds_service.fhir.extract import build_record, extract_drafts
 from cds_service.fhir.prefetch import REFETCH, key_states, usable_prefetch
 from cds_service.fhir.resources import ResourceIndex
 from cds_service.governance.modes import apply_modes
+from cds_service.governance.provenance import add_provenance, resource_lookup
+from cds_service.governance.stamp import knowledge_stamp
 from cds_service.knowledge import Knowledge
 from cds_service.protocol import check_request
 from cds_service.registry import Service
@@ -72,9 +74,8 @@ def call_service(
     _check_patient(data, patient_id)
     index = ResourceIndex.of(data.values())
     record, codes = build_record(knowledge, patient_id, index)
-    drafts, skipped, draft_codes = extract_drafts(
-        knowledge, patient_id, context.get("draftOrders"), index
-    )
+    drafts_sent = context.get("draftOrders")
+    drafts, skipped, draft_codes = extract_drafts(knowledge, patient_id, drafts_sent, index)
     judged, others = service.module.split_drafts(drafts, context)
     if skipped:
         record = replace(record, skipped=record.skipped + skipped)
@@ -87,7 +88,10 @@ def call_service(
     )
     findings = evaluate(knowledge, record, hook, freshness_days=settings.freshness_days)
     findings, silent = apply_modes(findings, modes)
-    cards = [render_card(knowledge, f, patient_id) for f in findings]
+    stamp, lookup = knowledge_stamp(knowledge), resource_lookup(index.by_type, drafts_sent)
+    cards = [
+        add_provenance(render_card(knowledge, f, patient_id), f, stamp, lookup) for f in findings
+    ]
     return Outcome(
         {"cards": cards},
         tuple(f.rule_id for f in findings),

@@ -114,10 +114,30 @@ def replay_main(argv: list[str]) -> int:
     return 1 if result.changes else 0
 
 
+def explain_main(argv: list[str]) -> int:
+    """Per card of a CDS Hooks response (file or -), why it fired (its provenance)."""
+    from cds_service.governance.explain import explain
+    from cds_service.governance.stamp import knowledge_stamp
+    from cds_service.knowledge import load_knowledge
+
+    parser = argparse.ArgumentParser(prog="rls-cds explain", description=explain_main.__doc__)
+    parser.add_argument("file")
+    args = parser.parse_args(argv)
+    try:
+        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+        knowledge = load_knowledge()
+        print("\n".join(explain(json.loads(raw), knowledge, knowledge_stamp(knowledge))))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise SystemExit(f"rls-cds explain: {args.file}: {reason}") from None
+    return 0
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "firing-report": firing_report_main,
     "audit-export": audit_export_main,
     "replay": replay_main,
+    "explain": explain_main,
 }
 
 

@@ -78,7 +78,7 @@ def test_spec_is_cds_hooks_with_create_before_delete_and_coded_enacarbil(tmp_pat
         "coding": [{"system": RXNORM_URL, "code": "1101338",
                     "display": "gabapentin enacarbil 600 MG Extended Release Oral Tablet"}],
     }
-    assert "extension" not in response["cards"][0]
+    assert list(response["cards"][0]["extension"]) == ["org.rls-cds.provenance"]  # no Epic key
 
 
 def test_epic_has_one_action_per_suggestion_any_alphanumeric_topics_and_oid_codes(
@@ -102,7 +102,9 @@ def test_epic_has_one_action_per_suggestion_any_alphanumeric_topics_and_oid_code
     ]
     for card in response["cards"]:
         assert card["selectionBehavior"] == "any"
-        assert card["extension"] == {CONTENT_TYPE: "text/markdown"}
+        # Epic's content type merged with the provenance, neither overwriting the other
+        assert card["extension"][CONTENT_TYPE] == "text/markdown"
+        assert list(card["extension"]) == ["org.rls-cds.provenance", CONTENT_TYPE]
         assert re.fullmatch(r"[A-Za-z0-9]{1,100}", card["source"]["topic"]["code"])
     creates = [a for _, s in _suggestions(response) for a in s["actions"] if a["type"] == "create"]
     assert len(creates) == 7

@@ -1,0 +1,102 @@
+"""Provenance on every card: why it fired, as one namespaced key in ``card.extension``.
+
+``card.extension["org.rls-cds.provenance"]``::
+
+    {"rule": "iv-iron-indicated",
+     "knowledge": {"version": "2026.11.0", "sha256": "<64 hex>"},
+     "evidence": [
+       {"type": "Observation", "id": "ferritin-1", "versionId": "3",
+        "analyte": "ferritin", "value": 60.0, "unit": "ng/mL", "effective": "2026-05-01"},
+       {"type": "MedicationRequest", "id": "draft-1", "status": "draft"}]}
+
+A value computed from several results (TSAT from iron and TIBC) lists them in ``derivedFrom``
+instead of ``type``/``id``. ``versionId`` appears when the resource's ``meta.versionId`` was
+sent; ``comparator`` when the value was given as a bound (``<10``); no ``evidence`` when the
+rule read no lab or order. Other keys in ``card.extension`` are left as they are (Epic's
+content type sits beside it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cds_service.engine.facts import LabFact, MedicationFact
+from cds_service.engine.findings import Finding
+from cds_service.governance.stamp import KnowledgeStamp
+
+PROVENANCE_KEY = "org.rls-cds.provenance"
+
+
+Lookup = Callable[[str], Mapping[str, Any] | None]  # "Type/id" -> the resource as sent
+
+
+def resource_lookup(by_type: Mapping[str, list[dict[str, Any]]], drafts: object) -> Lookup:
+    """Find a request's resource by "Type/id": prefetch (``ResourceIndex.by_type``), then the
+    draft orders; a type is indexed the first time a card cites it."""
+    tables: dict[str, dict[Any, Mapping[str, Any]]] = {}
+    entries = drafts.get("entry") if isinstance(drafts, dict) else None
+    draft_resources = [e.get("resource") for e in entries if isinstance(e, dict)] \
+        if isinstance(entries, list) else []
+
+    def find(ref: str) -> Mapping[str, Any] | None:
+        kind, _, ident = ref.partition("/")
+        table = tables.get(kind)
+        if table is None:
+            table = tables[kind] = {}
+            for resource in [*by_type.get(kind, ()), *draft_resources]:
+                if type(resource) is dict and resource.get("resourceType") == kind:
+                    table.setdefault(resource.get("id"), resource)
+        return table.get(ident)
+
+    return find
+
+
+def _reference(ref: str, resources: Lookup) -> dict[str, Any]:
+    kind, _, ident = ref.partition("/")
+    out: dict[str, Any] = {"type": kind, "id": ident}
+    meta = (resources(ref) or {}).get("meta")
+    version = meta.get("versionId") if isinstance(meta, Mapping) else None
+    if isinstance(version, str) and version:
+        out["versionId"] = version
+    return out
+
+
+def _lab(lab: LabFact, resources: Lookup) -> dict[str, Any]:
+    refs = lab.ref.split(" + ")  # a computed value (TSAT from iron and TIBC) names its sources
+    where = {"derivedFrom": [_reference(r, resources) for r in refs]} if len(refs) > 1 \
+        else _reference(lab.ref, resources)
+    out = {**where, "analyte": lab.analyte, "value": lab.value, "unit": lab.unit,
+           "effective": lab.effective.isoformat()}
+    if lab.comparator:
+        out["comparator"] = lab.comparator
+    return out
+
+
+def _order(order: MedicationFact, resources: Lookup) -> dict[str, Any]:
+    return {**_reference(order.ref, resources), "status": order.status}
+
+
+def provenance(
+    finding: Finding, stamp: KnowledgeStamp, resources: Lookup
+) -> dict[str, Any]:
+    """The provenance entry of the card rendered from ``finding``."""
+    evidence = [_lab(lab, resources) for lab in finding.labs]
+    evidence += [_order(order, resources) for order in finding.orders]
+    entry: dict[str, Any] = {
+        "rule": finding.rule_id,
+        "knowledge": {"version": stamp.version, "sha256": stamp.sha256},
+    }
+    if evidence:  # no empty values anywhere in a card: a rule on history alone has none
+        entry["evidence"] = evidence
+    return entry
+
+
+def add_provenance(
+    card: dict[str, Any], finding: Finding, stamp: KnowledgeStamp,
+    resources: Lookup,
+) -> dict[str, Any]:
+    """``card`` with its provenance merged into ``extension`` (other keys kept)."""
+    card["extension"] = {**card.get("extension", {}),
+                         PROVENANCE_KEY: provenance(finding, stamp, resources)}
+    return card
