@@ -22,6 +22,7 @@ from cds_service.fhir_access import fetcher
 from cds_service.governance.blueprint import governance_blueprint
 from cds_service.governance.runtime import Governance, build_governance
 from cds_service.governance.site_config import SiteConfigError, load_site_config
+from cds_service.governance.triage import triage_section
 from cds_service.hook_call import FetchMissing
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.observability import init_observability, observe_cards
@@ -157,7 +158,8 @@ def _init_feedback(app: Flask, runtime: Runtime) -> None:
     runtime.issued = issued
     runtime.after_cards = after_cards
     app.register_blueprint(feedback_blueprint(
-        store, lambda: set(runtime.services), lambda: list(runtime.knowledge.rules)))
+        store, lambda: set(runtime.services), lambda: list(runtime.knowledge.rules),
+        lambda since, until: triage_section(runtime.governance, since, until)))
 
 
 def _init_governance(app: Flask, runtime: Runtime) -> None:

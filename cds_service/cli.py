@@ -23,6 +23,7 @@ GOVERNANCE_HELP = {
     "audit-export": "evaluation records as a FHIR R4 AuditEvent Bundle",
     "replay": "cards that change between two knowledge versions (exit 1 when any do)",
     "explain": "per card of a response (file or -), why it fired",
+    "triage": "rules ranked by likely malfunction from override comments",
 }
 QUICKSTART_ENV = {
     "CDS_REQUIRE_AUTH": "false",

@@ -60,6 +60,7 @@ def feedback_blueprint(
     store: FeedbackStore,
     known_service_ids: Callable[[], set[str]],
     rule_ids: Callable[[], list[str]],
+    extra_html: Callable[[datetime | None, datetime | None], str] | None = None,
 ) -> Blueprint:
     """Routes: POST /cds-services/<id>/feedback, GET /analytics/feedback[.html]."""
     bp = Blueprint("feedback", __name__)
@@ -107,7 +108,8 @@ def feedback_blueprint(
     @bp.get("/analytics/feedback.html")
     def analytics_html() -> Response:
         since, until = _window()
-        page = render_report_html(store.report(since, until), since, until)
+        extra = extra_html(since, until) if extra_html else ""  # the override triage
+        page = render_report_html(store.report(since, until), since, until, extra)
         return Response(page, 200, HTML_HEADERS, mimetype="text/html")
 
     return bp

@@ -100,9 +100,11 @@ def _window_text(since: datetime | None, until: datetime | None) -> str:
 
 
 def render_report_html(
-    reports: Sequence[RuleReport], since: datetime | None = None, until: datetime | None = None
+    reports: Sequence[RuleReport], since: datetime | None = None, until: datetime | None = None,
+    extra: str = "",
 ) -> str:
-    """A self-contained HTML page: SVG chart plus a table; every stored text is escaped."""
+    """A self-contained HTML page: SVG chart plus a table; every stored text is escaped.
+    ``extra``: more HTML for the page's end (escaped by its maker), e.g. the override triage."""
     head = (
         "<tr><th>Rule</th><th>Issued</th><th>Accepted</th><th>Overridden</th>"
         "<th>Acceptance</th><th>Top override reasons</th><th>Top user comments</th></tr>"
@@ -113,5 +115,6 @@ def render_report_html(
         "<title>CDS feedback report</title>\n"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n<h1>CDS feedback report</h1>\n"
         f"<p>{escape(_window_text(since, until))}</p>\n{_svg(reports)}\n"
-        f"<table>\n<thead>{head}</thead>\n<tbody>\n{body}\n</tbody>\n</table>\n</body>\n</html>\n"
+        f"<table>\n<thead>{head}</thead>\n<tbody>\n{body}\n</tbody>\n</table>\n{extra}</body>\n"
+        "</html>\n"
     )

@@ -13,6 +13,7 @@ from cds_service.governance.audit import audit_bundle
 from cds_service.governance.monitoring import FiringReport, firing_report
 from cds_service.governance.monitoring_html import render_firing_html
 from cds_service.governance.runtime import Governance
+from cds_service.governance.triage import triage
 
 FHIR_JSON = "application/fhir+json"
 HTML_HEADERS = {
@@ -35,7 +36,8 @@ def window() -> tuple[datetime | None, datetime | None]:
 
 def governance_blueprint(governance: Governance) -> Blueprint:
     """GET /analytics/audit-events (evaluation records as a FHIR R4 Bundle of AuditEvents),
-    /analytics/firing[.html] (firing rates, ``?until=`` ends the monitored period)."""
+    /analytics/firing[.html] (firing rates, ``?until=`` ends the monitored period),
+    /analytics/triage (rules ranked by likely malfunction from override comments)."""
     bp = Blueprint("governance", __name__)
 
     @bp.get("/analytics/audit-events")
@@ -51,6 +53,12 @@ def governance_blueprint(governance: Governance) -> Blueprint:
         _, until = window()
         assert governance.engine is not None
         return firing_report(governance.engine, until, **governance.config.monitoring)
+
+    @bp.get("/analytics/triage")
+    def override_triage() -> Response:
+        since, until = window()
+        assert governance.engine is not None
+        return json_response([r.as_json() for r in triage(governance.engine, since, until)])
 
     @bp.get("/analytics/firing")
     def firing() -> Response:

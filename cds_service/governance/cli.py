@@ -133,11 +133,35 @@ def explain_main(argv: list[str]) -> int:
     return 0
 
 
+def triage_main(argv: list[str]) -> int:
+    """Rules ranked by likely malfunction: override rate and complaining override comments."""
+    from cds_service.governance.triage import triage
+
+    parser = argparse.ArgumentParser(prog="rls-cds triage", description=triage_main.__doc__)
+    _database(parser)
+    parser.add_argument("--since", type=_bound)
+    parser.add_argument("--until", type=_bound)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    ranked = triage(_engine(args.database_url), args.since, args.until)
+    if args.json:
+        print(json.dumps([r.as_json() for r in ranked], indent=2))
+        return 0
+    for r in ranked:
+        print(f"{r.score:4.2f}  {r.rule_id or '(no rule)'}: {r.overridden} of "
+              f"{r.accepted + r.overridden} overridden, {r.complaint_share:.0%} complaining")
+        for text, n, words in r.comments:
+            flag = f" [{', '.join(words)}]" if words else ""
+            print(f"        {n} x {text!r}{flag}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "firing-report": firing_report_main,
     "audit-export": audit_export_main,
     "replay": replay_main,
     "explain": explain_main,
+    "triage": triage_main,
 }
 
 
