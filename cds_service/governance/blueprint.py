@@ -52,7 +52,10 @@ def governance_blueprint(governance: Governance) -> Blueprint:
     def report() -> FiringReport:
         _, until = window()
         assert governance.engine is not None
-        return firing_report(governance.engine, until, **governance.config.monitoring)
+        try:
+            return firing_report(governance.engine, until, **governance.config.monitoring)
+        except OverflowError:  # a period reaching before year 1
+            raise BadRequest("until is out of range", "until") from None
 
     @bp.get("/analytics/triage")
     def override_triage() -> Response:
