@@ -57,7 +57,11 @@ def firing_report_main(argv: list[str]) -> int:
                                        load_knowledge().rules).monitoring)
     monitoring.update({k: getattr(args, k) for k in MONITORING_DEFAULTS
                        if getattr(args, k) is not None})
-    report = firing_report(_engine(args.database_url), args.until, **monitoring)
+    engine = _engine(args.database_url)
+    try:
+        report = firing_report(engine, args.until, **monitoring)
+    finally:
+        engine.dispose()
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
@@ -81,7 +85,11 @@ def audit_export_main(argv: list[str]) -> int:
     parser.add_argument("--until", type=_bound)
     parser.add_argument("--site", help="only this site (issuer or CDS_SITE_ID)")
     args = parser.parse_args(argv)
-    bundle = audit_bundle(_engine(args.database_url), args.since, args.until, args.site)
+    engine = _engine(args.database_url)
+    try:
+        bundle = audit_bundle(engine, args.since, args.until, args.site)
+    finally:
+        engine.dispose()
     validate_bundle(bundle)
     print(json.dumps(bundle, indent=2))
     return 0
@@ -143,7 +151,11 @@ def triage_main(argv: list[str]) -> int:
     parser.add_argument("--until", type=_bound)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    ranked = triage(_engine(args.database_url), args.since, args.until)
+    engine = _engine(args.database_url)
+    try:
+        ranked = triage(engine, args.since, args.until)
+    finally:
+        engine.dispose()
     if args.json:
         print(json.dumps([r.as_json() for r in ranked], indent=2))
         return 0

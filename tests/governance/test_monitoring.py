@@ -11,7 +11,6 @@ import pytest
 from cds_service.cards.card_ids import new_card_uuid
 from cds_service.cli import main
 from cds_service.feedback import FeedbackStore, validate_feedback
-from cds_service.feedback.engine import database_engine
 from cds_service.governance.monitoring import drifted, firing_report
 from cds_service.governance.monitoring_html import render_firing_html
 from cds_service.governance.records import Evaluation, write_evaluations
@@ -26,8 +25,8 @@ def _ev(at, site="A", active=(), silent=()):
 
 
 @pytest.fixture
-def url(tmp_path):
-    url = f"sqlite:///{tmp_path}/db.sqlite3"
+def url(database_url, engine):
+    url = database_url
     with FeedbackStore(url) as store:
         store.migrate()
         body = {"feedback": [
@@ -36,7 +35,6 @@ def url(tmp_path):
             for o in ("accepted", "accepted", "accepted", "overridden")
         ]}
         store.record("rls-order-select", validate_feedback(body), [RULE, QUIET])
-    engine = database_engine(url)
     batch = []
     for day in range(35):
         at = UNTIL - timedelta(days=35 - day) + timedelta(hours=9)
@@ -50,8 +48,8 @@ def url(tmp_path):
     return url
 
 
-def test_rates_drift_and_feedback(url):
-    report = firing_report(database_engine(url), UNTIL, window_days=7, baseline_days=28,
+def test_rates_drift_and_feedback(url, engine):
+    report = firing_report(engine, UNTIL, window_days=7, baseline_days=28,
                            drift_factor=2.0)
     rates = {(r.rule_id, r.site, r.mode): r for r in report.rates}
     assert sorted(rates) == [(RULE, "A", "active"), (RULE, "B", "active"), (QUIET, "A", "silent")]
@@ -76,8 +74,8 @@ def test_drift_rule():
     assert not drifted(None, 5.0, 2.0) and not drifted(0.0, 0.0, 2.0)
 
 
-def test_html_chart(url):
-    report = firing_report(database_engine(url), UNTIL)
+def test_html_chart(url, engine):
+    report = firing_report(engine, UNTIL)
     page = render_firing_html(report)
     row = page.split(f'<tr data-rule="{RULE}" data-mode="active">', 1)[1].split("</tr>", 1)[0]
     assert "<svg" in row and "#D55E00" in row and '<span class="drift">DRIFT</span>' in row
@@ -102,6 +100,6 @@ def test_cli_audit_export_validates(url, capsys):
     assert [e["resource"]["recorded"] for e in bundle["entry"]] == ["2026-06-28T09:00:00Z"]
 
 
-def test_cli_missing_database(tmp_path, capsys):
+def test_cli_missing_database(tmp_path, capsys):  # SQLite only: a file that is not there
     assert main(["audit-export", "--database-url", f"sqlite:///{tmp_path}/none.db"]) == 2
     assert "error: no database at" in capsys.readouterr().err

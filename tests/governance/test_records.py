@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from cds_service.feedback import FeedbackStore
-from cds_service.feedback.engine import database_engine
 from cds_service.governance.records import (
     Evaluation,
     EvaluationRecorder,
@@ -25,20 +23,12 @@ def _evaluation(at: datetime, active=("iv-iron-indicated",), silent=()) -> Evalu
                       "f" * 64, active, silent, at=at)
 
 
-def _engine(tmp_path):
-    url = f"sqlite:///{tmp_path}/db.sqlite3"
-    with FeedbackStore(url) as store:
-        store.migrate()
-    return database_engine(url)
-
-
 def _count(engine, table) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def test_retention_deletes_only_older_rows(tmp_path):
-    engine = _engine(tmp_path)
+def test_retention_deletes_only_older_rows(engine):
     write_evaluations(engine, [
         _evaluation(NOW - timedelta(days=31), silent=("levodopa-against",)),
         _evaluation(NOW - timedelta(days=29)),
@@ -48,8 +38,7 @@ def test_retention_deletes_only_older_rows(tmp_path):
     assert (_count(engine, evaluations), _count(engine, evaluation_rules)) == (1, 1)
 
 
-def test_recording_costs_microseconds_on_the_request_path(tmp_path):
-    engine = _engine(tmp_path)
+def test_recording_costs_microseconds_on_the_request_path(engine):
     recorder = EvaluationRecorder(engine, interval=60)
     n = 2000
     start = time.perf_counter()
@@ -62,3 +51,33 @@ def test_recording_costs_microseconds_on_the_request_path(tmp_path):
     flush_s = time.perf_counter() - started
     assert _count(engine, evaluations) == n and flush_s < 5
     assert recorder.flush() is False
+
+
+def test_config_change_log_once_per_version(engine, tmp_path):
+    from cds_service.governance.changes import config_history, record_config_version
+    from cds_service.governance.site_config import load_site_config
+    from cds_service.knowledge import load_knowledge
+
+    path = tmp_path / "sites.json"
+    path.write_text('{"sites": {"a": {"rules": {"levodopa-against": "silent"}}}}')
+    first = load_site_config(path, load_knowledge().rules)
+    assert record_config_version(engine, first) is True
+    assert record_config_version(engine, first) is False  # every worker starts; one row
+    path.write_text('{"sites": {"a": {"rules": {"levodopa-against": "off"}}}, '
+                    '"changed_by": "Dr B"}')
+    assert record_config_version(engine, load_site_config(path, load_knowledge().rules))
+    history = config_history(engine)
+    assert [(h["changed_by"], h["changes"]) for h in history][0] == (
+        "Dr B", [{"site": "a", "rule": "levodopa-against", "from": "silent", "to": "off"}])
+    assert len(history) == 2 and history[1]["changed_by"].endswith("(process user; set "
+                                                                   "changed_by in the file)")
+
+
+def test_default_patient_key_is_made_once_and_private(tmp_path):
+    from cds_service.governance.runtime import KEY_FILE, _default_key
+
+    first = _default_key(None, tmp_path)
+    assert len(first) == 64 and _default_key(None, tmp_path) == first
+    assert (tmp_path / KEY_FILE).stat().st_mode & 0o077 == 0
+    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE]
+    assert _default_key("configured", tmp_path) == b"configured"
