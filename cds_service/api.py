@@ -88,4 +88,5 @@ def service_call(service_id: str) -> Response:
     profile = log["profile"] = choose_profile(
         g.get("issuer_profile"), body, runtime.settings.ehr_profile
     )
-    return json_response(runtime.profiles.render(outcome.response, profile))
+    profiles = governance.profiles_for(site, runtime.profiles)  # the site's own order codes
+    return json_response(profiles.render(outcome.response, profile))

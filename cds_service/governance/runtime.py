@@ -3,6 +3,7 @@ all built once at start-up from the site file, the knowledge and the database.""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tempfile
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from cds_service.cards.profiles import Profiles
 from cds_service.governance.changes import record_config_version
 from cds_service.governance.metrics import observe_evaluation
 from cds_service.governance.records import Evaluation, EvaluationRecorder, patient_hmac
@@ -34,6 +36,7 @@ class Governance:
     site_id: str | None = None  # CDS_SITE_ID: the site when no issuer was verified
     recorder: EvaluationRecorder | None = None
     engine: Engine | None = None
+    site_profiles: Mapping[str, Profiles] = field(default_factory=dict)  # sites' order codes
     _modes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def site_of(self, issuer: str | None) -> str:
@@ -46,6 +49,10 @@ class Governance:
         if modes is None:
             modes = self._modes[site] = self.config.modes(site, self.rules)
         return modes
+
+    def profiles_for(self, site: str, default: Profiles) -> Profiles:
+        """The output profiles with the site's own order codes (else ``default``)."""
+        return self.site_profiles.get(self.config.site(site).name, default)
 
     def evaluation(
         self, site: str, hook: str, service_id: str, patient_id: str,
@@ -104,6 +111,20 @@ def _site_keys(config: SiteConfig, environ: Mapping[str, str]) -> dict[str, byte
     return keys
 
 
+def _site_profiles(config: SiteConfig, knowledge: Knowledge) -> dict[str, Profiles]:
+    """Profiles per site that sets ``order_codes``; SiteConfigError naming the bad entry."""
+    built = {}
+    for name, site in config.sites.items():
+        if site.order_codes is None:
+            continue
+        try:
+            built[name] = Profiles.build(knowledge, json.dumps(site.order_codes))
+        except ValueError as exc:
+            detail = str(exc).replace("CDS_EHR_SITE_CODES", "", 1).lstrip(".: ")
+            raise SiteConfigError(f"CDS_SITE_CONFIG sites.{name}.order_codes.{detail}") from None
+    return built
+
+
 def build_governance(
     config: SiteConfig, knowledge: Knowledge, *, engine: Engine | None, data_dir: Path,
     key: str | None = None, site_id: str | None = None, environ: Mapping[str, str] | None = None,
@@ -112,6 +133,7 @@ def build_governance(
     governance = Governance(
         config, knowledge_stamp(knowledge), knowledge.rules, _default_key(key, data_dir),
         _site_keys(config, os.environ if environ is None else environ), site_id,
+        site_profiles=_site_profiles(config, knowledge),
     )
     if engine is not None:
         record_config_version(engine, config)

@@ -9,6 +9,8 @@ Shape (every key but ``sites`` optional)::
         rules: {rls-iron-oral: silent}
         record_patient_reference: false   # AuditEvents name the patient only when true
         patient_key_env: HOSPITAL_A_KEY   # env var holding this site's HMAC key
+        order_codes:                      # this site's codes (as CDS_EHR_SITE_CODES)
+          epic: {preference_list: {gabapentin: "PL-123"}}
     evaluation_records: {retention_days: 400}
     monitoring: {window_days: 7, baseline_days: 28, drift_factor: 2.0}
     changed_by: "Dr A. Example (CDS committee)"   # who made this version (the change log)
@@ -30,7 +32,7 @@ from typing import Any
 MODES = ("active", "silent", "off")
 DEFAULT_SITE = "default"
 TOP_KEYS = {"sites", "evaluation_records", "monitoring", "changed_by", "change_note"}
-SITE_KEYS = {"rules", "record_patient_reference", "patient_key_env"}
+SITE_KEYS = {"rules", "record_patient_reference", "patient_key_env", "order_codes"}
 MONITORING_DEFAULTS = {"window_days": 7, "baseline_days": 28, "drift_factor": 2.0}
 
 
@@ -44,6 +46,7 @@ class Site:
     rules: Mapping[str, str] = field(default_factory=dict)
     record_patient_reference: bool = False
     patient_key_env: str | None = None
+    order_codes: Mapping[str, Any] | None = None  # as CDS_EHR_SITE_CODES, for this site only
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,10 @@ def _site(name: str, raw: Any, rule_ids: set[str]) -> Site:
     key_env = raw.get("patient_key_env")
     if key_env is not None and not (isinstance(key_env, str) and key_env):
         raise _fail(where + ".patient_key_env", "must name an environment variable")
-    return Site(name, dict(rules), reference, key_env)
+    codes = raw.get("order_codes")
+    if codes is not None and not isinstance(codes, Mapping):
+        raise _fail(where + ".order_codes", 'must be a mapping {"<profile>": {...}}')
+    return Site(name, dict(rules), reference, key_env, codes)
 
 
 def _positive(raw: Mapping[str, Any], key: str, where: str) -> float:

@@ -184,3 +184,35 @@ def test_analytics_and_metrics_count_silent_cards(app):
     assert client.get("/analytics/firing").status_code == 401  # behind client auth
     metrics = client.get("/metrics").get_data(as_text=True)
     assert f'cds_rules_fired_total{{mode="silent",rule_id="{RULE}",site="{ISS_A}"}}' in metrics
+
+
+def test_site_order_codes_reach_only_that_site(tmp_path):
+    path = tmp_path / "sites.json"
+    path.write_text(json.dumps({"sites": {ISS_A: {"order_codes": {
+        "epic": {"preference_list": {"pregabalin": "PL-9"}}}}}}))
+    body, now, service = fixture("rls-low-ferritin-orders-pramipexole")
+    app = served(tmp_path, path, now, ehr_profile="epic")
+    client = app.test_client()
+
+    def pregabalin(iss):
+        cards = call(client, iss, f"/cds-services/{service}", body).get_json()["cards"]
+        return cards[2]["suggestions"][2]["actions"][0]["resource"][
+            "medicationCodeableConcept"]["coding"][0]
+
+    assert pregabalin(ISS_A) == {
+        "system": "urn:com.epic.cdshooks.action.code.system.preference-list-item",
+        "code": "PL-9"}
+    assert pregabalin(ISS_B)["system"] != (
+        "urn:com.epic.cdshooks.action.code.system.preference-list-item")
+
+
+def test_bad_site_order_codes_are_named(tmp_path):
+    from cds_service.errors import ConfigurationError
+
+    path = tmp_path / "sites.json"
+    path.write_text(json.dumps({"sites": {"a": {"order_codes": {
+        "epic": {"preference_list": {"ibuprofen": "1"}}}}}}))
+    with pytest.raises(ConfigurationError) as raised:
+        served(tmp_path, path, fixture(FIXTURE)[1])
+    assert str(raised.value).startswith(
+        "CDS_SITE_CONFIG sites.a.order_codes.epic.preference_list: unknown key(s) ['ibuprofen']")
