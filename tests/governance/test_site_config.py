@@ -29,7 +29,7 @@ def _write(tmp_path, text: str, name: str = "sites.yaml"):
         ("sites: {default: {rules: {no-such-rule: silent}}}",
          "CDS_SITE_CONFIG sites.default.rules.no-such-rule: no such rule in the knowledge files"),
         ("sites: {a: {rulez: {}}}",
-         "CDS_SITE_CONFIG sites.a.rulez: unknown key; allowed: patient_key_env, "
+         "CDS_SITE_CONFIG sites.a.rulez: unknown key; allowed: order_codes, patient_key_env, "
          "record_patient_reference, rules"),
         ("sites: {}\nretention: 3",
          "CDS_SITE_CONFIG retention: unknown key; allowed: change_note, changed_by, "
