@@ -89,7 +89,7 @@ def lab_fact(
         return UnusableLab(ref, analyte_id, "negative value", when)
     problem = knowledge.plausible[analyte_id].problem(canonical, comparator)
     if problem:
-        return UnusableLab(ref, analyte_id, f"{shown} set aside: {problem}", when)
+        return UnusableLab(ref, analyte_id, f"{analyte.display} {shown} set aside: {problem}", when)
     return LabFact(
         ref=ref,
         analyte=analyte_id,
