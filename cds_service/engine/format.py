@@ -29,6 +29,11 @@ def number(value: Fraction | Decimal | float | int) -> str:
     '20', and 75.002 as '75.002'. Never more than six decimals.
     """
     exact = value if isinstance(value, Fraction) else Fraction(value)
+    if 100 % exact.denominator == 0:  # at most two decimals (the usual case): shown exactly
+        cents = exact.numerator * (100 // exact.denominator)
+        sign, cents = ("-", -cents) if cents < 0 else ("", cents)
+        whole, part = divmod(cents, 100)
+        return f"{sign}{whole}" + (f".{part:02d}".rstrip("0") if part else "")
     for decimals in range(2, MAX_DECIMALS + 1):
         shown = _rounded(exact, decimals)
         if Fraction(shown) == exact:

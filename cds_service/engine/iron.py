@@ -141,17 +141,19 @@ def below(fact: LabFact | None, threshold: Fraction, inclusive: bool) -> bool | 
     """
     if fact is None:
         return None
-    value, comparator = fact.value, fact.comparator
-    surely_below = value <= threshold if inclusive else value < threshold
-    surely_above = value > threshold if inclusive else value >= threshold
+    comparator = fact.comparator
+    # One exact comparison (Fractions compare in pure Python): -1 below, 0 equal, 1 above.
+    order = (fact.value > threshold) - (fact.value < threshold)
+    surely_below = order < 0 or (inclusive and order == 0)
+    surely_above = not surely_below
     if comparator == "":
         return surely_below
     if comparator in ("<", "<="):
-        if comparator == "<" and value <= threshold:
+        if comparator == "<" and order <= 0:
             return True
         return True if surely_below else None
     # '>' or '>=': the true value is at least ``value``.
-    if comparator == ">" and value >= threshold:
+    if comparator == ">" and order >= 0:
         return False
     return False if surely_above else None
 

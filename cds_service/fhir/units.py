@@ -33,7 +33,7 @@ def exact_number(value: object) -> Fraction | None:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
-        return Fraction(Decimal(repr(value))) if math.isfinite(value) else None
+        return _decimal_text(repr(value)) if math.isfinite(value) else None
     if isinstance(value, str):
         try:
             number = Decimal(value.strip())
@@ -41,6 +41,14 @@ def exact_number(value: object) -> Fraction | None:
             return None
         return Fraction(number) if number.is_finite() else None
     return None
+
+
+def _decimal_text(text: str) -> Fraction:
+    """'168.525' -> 168525/1000 by integer arithmetic (the hot path); '1e-05' via Decimal."""
+    whole, _, decimals = text.partition(".")
+    if whole.lstrip("-").isdigit() and (decimals == "" or decimals.isdigit()):
+        return Fraction(int(whole + decimals), 10 ** len(decimals))
+    return Fraction(Decimal(text))
 
 
 def normalise_unit(unit: str | None) -> str:
@@ -67,8 +75,11 @@ def parse_value_string(text: str) -> tuple[str, Fraction, str] | None:
 def to_canonical(analyte: Analyte, value: Fraction, unit: str | None) -> Fraction | None:
     """The value in the analyte's canonical unit, or None when the unit is unknown or unsafe."""
     key = normalise_unit(unit)
-    if key in analyte.units:
-        return value * analyte.units[key]
+    factor = analyte.units.get(key)
+    if factor is not None:
+        # Most results come in the canonical unit: skip a pure-Python multiplication by 1.
+        identity = factor.numerator == 1 and factor.denominator == 1
+        return value if identity else value * factor
     if key in analyte.fraction_units:
         # A fraction above 1 is not a fraction: refuse rather than guess.
         return value * 100 if 0 <= value <= 1 else None
