@@ -54,14 +54,18 @@ def med(
 
 def record(
     conditions=("rls",), labs=(), meds=(), administrations=(), birth=date(1970, 1, 1),
+    skipped=(),
 ) -> PatientRecord:
     return PatientRecord(
         patient_id="p1",
         patient=PatientFact(birth) if birth else None,
         conditions=tuple(condition(c) if isinstance(c, str) else c for c in conditions),
         labs=tuple(labs), medications=tuple(meds), administrations=tuple(administrations),
+        skipped=tuple(skipped),
     )
 
 
-def hook(name: str = "patient-view", drafts=(), others=(), now: datetime = NOW) -> HookInput:
-    return HookInput(name, now, tuple(drafts), tuple(others))
+def hook(
+    name: str = "patient-view", drafts=(), others=(), now: datetime = NOW, unreadable=()
+) -> HookInput:
+    return HookInput(name, now, tuple(drafts), tuple(others), unreadable_drafts=tuple(unreadable))

@@ -66,6 +66,8 @@ UNGRADED = {
 NOT_AASM = {
     "iron-deficiency-pregnancy": {"irlssg-pregnancy-2015"},  # AASM: no pregnancy recommendations
     "iv-iron-recent-infusion": {"seed-001", "rls-cds-decisions"},  # decision 4, seed 001
+    "order-not-checked": {"cds-hooks-2.0"},  # data checks: say what could not be read
+    "data-not-read": {"cds-hooks-2.0"},
 }
 # Section 3 thresholds and the windows, with where each comes from.
 PARAMETER_CITATIONS = {

@@ -50,6 +50,10 @@ BASE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "augmentation-risk-active-da": (dict(labs=IRON_OK, meds=(med("pramipexole", "active"),)), {}),
     "opioid-refractory-option": (dict(labs=IRON_OK, meds=(med("gabapentin", "active"),)), dict(
         name="order-select", drafts=(med("methadone"),))),
+    "order-not-checked": (dict(labs=IRON_OK), dict(
+        name="order-sign", unreadable=(med("MedicationRequest/bad-1"),))),
+    "data-not-read": (dict(labs=IRON_OK, skipped=("MedicationRequest/bad-2 (authoredOn)",)), dict(
+        name="order-sign", drafts=(med("gabapentin", reason="rls"),))),
 }
 
 OTHER_REASON = {"iv-iron-not-indicated": "esrd", "iron-sucrose-not-preferred": "esrd",
