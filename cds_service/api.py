@@ -79,4 +79,4 @@ def service_call(service_id: str) -> Response:
     profile = log["profile"] = choose_profile(
         g.get("issuer_profile"), body, runtime.settings.ehr_profile
     )
-    return json_response(runtime.profiles.render(outcome.response, profile))
+    return json_response(runtime.profiles.render(outcome.response, profile, service.hook))
