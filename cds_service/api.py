@@ -89,4 +89,4 @@ def service_call(service_id: str) -> Response:
         g.get("issuer_profile"), body, runtime.settings.ehr_profile
     )
     profiles = governance.profiles_for(site, runtime.profiles)  # the site's own order codes
-    return json_response(profiles.render(outcome.response, profile))
+    return json_response(profiles.render(outcome.response, profile, service.hook))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 
 from cds_service.engine.facts import (
     Concept,
@@ -24,9 +26,11 @@ CONDITION_CODES = {
 }
 
 
-def lab(analyte: str, value: float, days_ago: int = 10, comparator: str = "") -> LabFact:
+def lab(analyte: str, value: float | str, days_ago: int = 10, comparator: str = "") -> LabFact:
+    """A result in the canonical unit; ``value`` as written (75.01 means exactly 75.01)."""
     return LabFact(
-        ref=f"Observation/{analyte}-{days_ago}", analyte=analyte, value=value,
+        ref=f"Observation/{analyte}-{days_ago}", analyte=analyte,
+        value=Fraction(Decimal(str(value))),
         unit=UNITS[analyte], comparator=comparator, effective=NOW - timedelta(days=days_ago),
         status="final", as_sent=f"{comparator}{value}",
     )
@@ -50,14 +54,18 @@ def med(
 
 def record(
     conditions=("rls",), labs=(), meds=(), administrations=(), birth=date(1970, 1, 1),
+    skipped=(),
 ) -> PatientRecord:
     return PatientRecord(
         patient_id="p1",
         patient=PatientFact(birth) if birth else None,
         conditions=tuple(condition(c) if isinstance(c, str) else c for c in conditions),
         labs=tuple(labs), medications=tuple(meds), administrations=tuple(administrations),
+        skipped=tuple(skipped),
     )
 
 
-def hook(name: str = "patient-view", drafts=(), others=(), now: datetime = NOW) -> HookInput:
-    return HookInput(name, now, tuple(drafts), tuple(others))
+def hook(
+    name: str = "patient-view", drafts=(), others=(), now: datetime = NOW, unreadable=()
+) -> HookInput:
+    return HookInput(name, now, tuple(drafts), tuple(others), unreadable_drafts=tuple(unreadable))

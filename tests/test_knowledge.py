@@ -36,7 +36,11 @@ def test_rule_ids_are_exactly_the_contract() -> None:
 def test_rule_is_complete(rule_id: str) -> None:
     rule = K.rules[rule_id]
     assert rule["indicator"] in ("info", "warning", "critical")
-    assert set(rule["recommendation"]) == {"direction", "strength", "certainty", "statement"}
+    assert {"direction", "strength", "certainty", "statement"} <= set(rule["recommendation"])
+    assert set(rule["recommendation"]) <= {
+        "direction", "strength", "certainty", "statement", "basis", "by_ingredient"}
+    ingredients = {i.id for i in K.ingredients}
+    assert set(rule["recommendation"].get("by_ingredient", {})) <= ingredients
     assert rule["citations"] and all(c in K.citations for c in rule["citations"])
     fields = {f for _, f, _, _ in string.Formatter().parse(rule["summary"]) if f}
     assert fields <= {"orders", "trigger", "missing", "infusion_date"}

@@ -70,12 +70,32 @@ def detail(knowledge: Knowledge, finding: Finding) -> str:
     parts += [_fill(knowledge.notes[n.key], n.values) for n in finding.notes]
     parts.append(
         f"**Recommendation:** {rec['statement']} "
-        f"(direction: {rec['direction']}; strength: {rec['strength']}; "
-        f"certainty: {rec['certainty']})"
+        f"(direction: {rec['direction']}; {_grade(knowledge, finding, rec)})"
     )
     cited = [knowledge.citations[c] for c in rule["citations"]]
-    parts.append("**Sources**\n\n" + "\n".join(f"- {c['text']} <{c['url']}>" for c in cited))
+    parts.append(
+        "**Sources**\n\n"
+        + "\n".join(f"- {c['text']}" + (f" <{c['url']}>" if c.get("url") else "") for c in cited)
+    )
     return "\n\n".join(parts)
+
+
+def _grade(knowledge: Knowledge, finding: Finding, rec: dict[str, Any]) -> str:
+    """'strength: strong; certainty: moderate', or each named agent's own grade when the
+    guideline grades the agents of one rule differently (bupropion moderate, clonazepam very low).
+    """
+    by_ingredient = rec.get("by_ingredient")
+    if not by_ingredient:
+        return f"strength: {rec['strength']}; certainty: {rec['certainty']}"
+    names = {i.id: i.display for i in knowledge.ingredients}
+    ids = {display: iid for iid, display in names.items()}
+    named = [ids.get(name) for name in dict.fromkeys(finding.order_names)]
+    graded = [i for i in named if i in by_ingredient] or list(by_ingredient)
+    return "; ".join(
+        f"{names[i]}: strength {by_ingredient[i]['strength']}, "
+        f"certainty {by_ingredient[i]['certainty']}"
+        for i in graded
+    )
 
 
 def render_card(
@@ -88,15 +108,16 @@ def render_card(
     make_uuid = new_uuid or fresh_uuid
     recs = knowledge.raw["recommendations"]
     rule = knowledge.rules[finding.rule_id]
-    citation = knowledge.citations[rule["citations"][0]]
+    # A card's source links the first cited source that has an address (seeds have none).
+    linked = [knowledge.citations[c] for c in rule["citations"] if "url" in knowledge.citations[c]]
     card: dict[str, Any] = {
         "uuid": new_card_uuid(finding.rule_id),
         "summary": summary(knowledge, finding),
         "indicator": finding.indicator,
         "detail": detail(knowledge, finding),
         "source": {
-            "label": recs["source_label"],
-            "url": citation["url"],
+            "label": rule.get("source_label", recs["source_label"]),
+            **({"url": linked[0]["url"]} if linked else {}),
             "topic": {
                 "system": recs["topic_system"],
                 "code": finding.rule_id,

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cds_service.console.audience import SuggestionView, suggestion_views
 from cds_service.console.rule_uses import Uses, resolve
 from cds_service.console.scenarios import Scenario, list_scenarios
 from cds_service.errors import CdsError
@@ -47,6 +48,7 @@ class RuleReview:
     citations: list[tuple[str, dict[str, str]]]
     uses: Uses
     triggers: list[tuple[ScenarioRun, dict[str, Any]]] = field(default_factory=list)
+    suggestions: list[SuggestionView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Review:
     override_reasons: dict[str, str]
     medication_templates: dict[str, dict[str, Any]]
     citations: dict[str, dict[str, str]]
+    ingredient_names: dict[str, str] = field(default_factory=dict)  # id -> display
+    plausible: dict[str, str] = field(default_factory=dict)  # analyte -> "1 to 100 %"
 
 
 def _service_for(runtime: Any, scenario: Scenario, body: object) -> Service | None:
@@ -105,6 +109,7 @@ def build_review(runtime: Any, fixtures_dir: Path) -> Review:
                 citations=[(c, knowledge.citations[c]) for c in rule.get("citations", [])],
                 uses=resolve(knowledge, rule_id),
                 triggers=[(run, card) for run in runs for rid, card in run.cards if rid == rule_id],
+                suggestions=suggestion_views(knowledge, rule),
             )
         )
     return Review(
@@ -115,4 +120,6 @@ def build_review(runtime: Any, fixtures_dir: Path) -> Review:
         override_reasons=recommendations["override_reasons"],
         medication_templates=recommendations["medication_templates"],
         citations=knowledge.citations,
+        ingredient_names={i.id: i.display for i in knowledge.ingredients},
+        plausible={aid: r.describe() for aid, r in knowledge.plausible.items()},
     )

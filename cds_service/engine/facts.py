@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from fractions import Fraction
 
 Coding = tuple[str, str]  # (system, code), system already normalised
 
@@ -31,11 +32,11 @@ class ConditionFact:
 
 @dataclass(frozen=True)
 class LabFact:
-    """One usable lab result, value converted to the analyte's canonical unit."""
+    """One usable lab result, value converted exactly to the analyte's canonical unit."""
 
     ref: str
     analyte: str  # ferritin | tsat | iron | tibc | uibc | hemoglobin
-    value: float
+    value: Fraction  # exact: thresholds are compared unrounded (format.number rounds for show)
     unit: str  # canonical unit
     comparator: str  # "" or one of < <= > >=
     effective: datetime

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
 from cds_service.engine.facts import LabFact
 
 NAMES = {"ferritin": "ferritin", "tsat": "TSAT", "hemoglobin": "hemoglobin"}
+MAX_DECIMALS = 6
 
 
-def number(value: float) -> str:
-    """42.0 -> '42', 19.99 -> '19.99', 66.7556 -> '66.76': two decimals, so a value just
-    below a threshold is never shown as the threshold itself."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def _rounded(value: Fraction, decimals: int) -> Decimal:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)  # 28 digits: ample for show
+    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+
+
+def _plain(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def number(value: Fraction | Decimal | float | int) -> str:
+    """A value as a clinician reads it: 42 -> '42', 19.99 -> '19.99', 66.7556 -> '66.76'.
+
+    Two decimals, except that a value which is not exactly a round number is never shown as
+    one: thresholds (20 %, 75 ng/mL, 12.5 g/dL) are round, so 19.999 shows as '19.999', not
+    '20', and 75.002 as '75.002'. Never more than six decimals.
+    """
+    exact = value if isinstance(value, Fraction) else Fraction(value)
+    if 100 % exact.denominator == 0:  # at most two decimals (the usual case): shown exactly
+        cents = exact.numerator * (100 // exact.denominator)
+        sign, cents = ("-", -cents) if cents < 0 else ("", cents)
+        whole, part = divmod(cents, 100)
+        return f"{sign}{whole}" + (f".{part:02d}".rstrip("0") if part else "")
+    for decimals in range(2, MAX_DECIMALS + 1):
+        shown = _rounded(exact, decimals)
+        if Fraction(shown) == exact:
+            return _plain(shown)
+        if _rounded(exact, 1) != shown:  # a digit past the first decimal: not a round number
+            return _plain(shown)
+    return f"{_rounded(exact, MAX_DECIMALS):f}"  # kept zeros say 'not exactly this'
 
 
 def lab_value(fact: LabFact) -> str:

@@ -28,7 +28,7 @@ def patient_gates(s: Situation, decision: Decision) -> frozenset[str]:
         gates.add("recent-iv-iron")
     if active_iv_iron_orders(s):
         gates.add("iv-iron-order-active")
-    if below(s.iron.tsat, s.knowledge.param("tsat_safety_cap"), False) is False:
+    if below(s.iron.tsat, s.knowledge.threshold("tsat_safety_cap"), False) is False:
         gates.add("tsat-at-or-above-cap")
     if decision is Decision.NOT_QUALIFIES:
         gates.add("iron-criteria-not-met")

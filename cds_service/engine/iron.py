@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from fractions import Fraction
 
 from cds_service.engine.facts import LabFact, PatientRecord, UnusableLab
-from cds_service.engine.format import NAMES
+from cds_service.engine.format import NAMES, number
+from cds_service.knowledge import PlausibleRange
 
 
 class Decision(Enum):
@@ -49,8 +52,14 @@ def _latest(labs: list[LabFact]) -> LabFact | None:
     return max(labs, key=lambda f: f.effective) if labs else None
 
 
-def computed_tsat(labs: tuple[LabFact, ...]) -> LabFact | None:
-    """TSAT from serum iron and TIBC (or iron + UIBC) drawn on the same day; latest day first."""
+def computed_tsat(
+    labs: tuple[LabFact, ...], plausible: PlausibleRange | None = None
+) -> LabFact | UnusableLab | None:
+    """TSAT from serum iron and TIBC (or iron + UIBC) drawn on the same day; latest day first.
+
+    Exact: iron / TIBC x 100 on the exact values, so 60 / 300 gives 20, never 19.999999999999996.
+    A result outside ``plausible`` (iron above TIBC gives more than 100 %) is set aside.
+    """
     by_day: dict[tuple[object, str], LabFact] = {}
     for fact in sorted(labs, key=lambda f: f.effective):
         if fact.analyte in ("iron", "tibc", "uibc") and not fact.comparator:
@@ -65,13 +74,20 @@ def computed_tsat(labs: tuple[LabFact, ...]) -> LabFact | None:
             continue
         partner = tibc or uibc
         assert partner is not None
+        ref = f"{iron.ref} + {partner.ref}"
+        value = iron.value / capacity * 100
+        when = max(iron.effective, partner.effective)
+        problem = plausible.problem(value) if plausible else None
+        if problem:
+            shown = f"computed TSAT {number(value)}%"
+            return UnusableLab(ref, "tsat", f"{shown} set aside: {problem}", when)
         return LabFact(
-            ref=f"{iron.ref} + {partner.ref}",
+            ref=ref,
             analyte="tsat",
-            value=iron.value / capacity * 100,
+            value=value,
             unit="%",
             comparator="",
-            effective=max(iron.effective, partner.effective),
+            effective=when,
             status=iron.status,
             as_sent=f"computed from iron {iron.as_sent} and "
             f"{'TIBC' if tibc else 'UIBC'} {partner.as_sent}",
@@ -79,14 +95,21 @@ def computed_tsat(labs: tuple[LabFact, ...]) -> LabFact | None:
     return None
 
 
-def iron_status(record: PatientRecord, now: datetime, window_days: float) -> IronStatus:
+def iron_status(
+    record: PatientRecord,
+    now: datetime,
+    window_days: float,
+    plausible: Mapping[str, PlausibleRange] | None = None,
+) -> IronStatus:
     """The most recent usable ferritin, TSAT (reported or computed) and hemoglobin, if fresh."""
     by_analyte: dict[str, list[LabFact]] = {}
     for fact in record.labs:
         if fact.effective <= now + timedelta(days=1):
             by_analyte.setdefault(fact.analyte, []).append(fact)
     reported = _latest(by_analyte.get("tsat", []))
-    computed = computed_tsat(record.labs)
+    computed = computed_tsat(record.labs, (plausible or {}).get("tsat"))
+    set_aside = (computed,) if isinstance(computed, UnusableLab) else ()
+    computed = None if isinstance(computed, UnusableLab) else computed
     candidates = [f for f in (reported, computed) if f is not None]
     tsat = (
         max(candidates, key=lambda f: (f.effective.date(), f is reported)) if candidates else None
@@ -101,7 +124,7 @@ def iron_status(record: PatientRecord, now: datetime, window_days: float) -> Iro
     newest_used = {k: v.effective for k, v in fresh.items()}
     unusable = tuple(
         u
-        for u in record.unusable_labs
+        for u in record.unusable_labs + set_aside
         if u.analyte in ("ferritin", "tsat")
         and (u.analyte not in newest_used or (u.effective and u.effective > newest_used[u.analyte]))
     )
@@ -110,24 +133,27 @@ def iron_status(record: PatientRecord, now: datetime, window_days: float) -> Iro
     )
 
 
-def below(fact: LabFact | None, threshold: float, inclusive: bool) -> bool | None:
+def below(fact: LabFact | None, threshold: Fraction, inclusive: bool) -> bool | None:
     """Is the true value below (or at, when inclusive) ``threshold``? None when unknowable.
 
     A comparator makes the value a bound: '<10' is surely at most 75, '<100' may or may not be.
+    Both sides are exact (Fractions), so 75 ng/mL computed from 168.525 pmol/L is at most 75.
     """
     if fact is None:
         return None
-    value, comparator = fact.value, fact.comparator
-    surely_below = value <= threshold if inclusive else value < threshold
-    surely_above = value > threshold if inclusive else value >= threshold
+    comparator = fact.comparator
+    # One exact comparison (Fractions compare in pure Python): -1 below, 0 equal, 1 above.
+    order = (fact.value > threshold) - (fact.value < threshold)
+    surely_below = order < 0 or (inclusive and order == 0)
+    surely_above = not surely_below
     if comparator == "":
         return surely_below
     if comparator in ("<", "<="):
-        if comparator == "<" and value <= threshold:
+        if comparator == "<" and order <= 0:
             return True
         return True if surely_below else None
     # '>' or '>=': the true value is at least ``value``.
-    if comparator == ">" and value >= threshold:
+    if comparator == ">" and order >= 0:
         return False
     return False if surely_above else None
 

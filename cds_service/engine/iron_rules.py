@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from cds_service.engine.findings import Finding, Note, order_finding
 from cds_service.engine.format import lab_phrase, lab_value
 from cds_service.engine.iron import Decision, below, combine_all, combine_any
@@ -29,25 +31,25 @@ def decide(s: Situation) -> tuple[Decision, tuple[Note, ...]]:
     """The iron decision for this population, with the notes that explain a 'not indicated'."""
     k, ferritin, tsat = s.knowledge, s.iron.ferritin, s.iron.tsat
     group = population(s)
-    capped = below(tsat, k.param("tsat_safety_cap"), False) is False  # TSAT >= 45 %: no iron
+    capped = below(tsat, k.threshold("tsat_safety_cap"), False) is False  # TSAT >= 45 %: no iron
     if group == "child":
-        decision = combine_any(below(ferritin, k.param("ferritin_pediatric_below"), False))
+        decision = combine_any(below(ferritin, k.threshold("ferritin_pediatric_below"), False))
         if decision is Decision.QUALIFIES and capped:
             return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
         return decision, ()
     if group == "esrd":
         return combine_all(
-            below(ferritin, k.param("ferritin_esrd_below"), False),
-            below(tsat, k.param("tsat_iron_below"), False),
+            below(ferritin, k.threshold("ferritin_esrd_below"), False),
+            below(tsat, k.threshold("tsat_iron_below"), False),
         ), ()
-    ferritin_low = below(ferritin, k.param("ferritin_iron_max"), True)
-    tsat_low = below(tsat, k.param("tsat_iron_below"), False)
+    ferritin_low = below(ferritin, k.threshold("ferritin_iron_max"), True)
+    tsat_low = below(tsat, k.threshold("tsat_iron_below"), False)
     decision = combine_any(ferritin_low, tsat_low)
     if decision is Decision.QUALIFIES and capped:
         return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
     if (
         decision is Decision.NOT_QUALIFIES
-        and below(ferritin, k.param("ferritin_iv_only_max"), True) is True
+        and below(ferritin, k.threshold("ferritin_iv_only_max"), True) is True
     ):
         return decision, (Note("ferritin-iv-band"),)
     return decision, ()
@@ -72,7 +74,7 @@ def _recent_infusion(s: Situation, base: dict) -> Finding:
     given = ingredient_of(s.knowledge, infusion.concept)
     hb = s.iron.hemoglobin
     notes: tuple[Note, ...] = ()
-    if hb and below(hb, s.knowledge.param("hemoglobin_nonresponder_below"), False):
+    if hb and below(hb, s.knowledge.threshold("hemoglobin_nonresponder_below"), False):
         notes = (Note("recent-infusion-labs", {"hemoglobin": lab_value(hb)}),)
     return Finding(
         "iv-iron-recent-infusion",
@@ -105,7 +107,7 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
             lab_phrase(f)
             for f, limit, inclusive in (
                 (s.iron.ferritin, _ferritin_limit(s, group), group in ("adult", "pregnant")),
-                (s.iron.tsat, s.knowledge.param("tsat_iron_below"), False),
+                (s.iron.tsat, s.knowledge.threshold("tsat_iron_below"), False),
             )
             if f is not None and below(f, limit, inclusive)
         ]
@@ -147,12 +149,12 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
     return []
 
 
-def _ferritin_limit(s: Situation, group: str) -> float:
+def _ferritin_limit(s: Situation, group: str) -> Fraction:
     k = s.knowledge
     return {
-        "child": k.param("ferritin_pediatric_below"),
-        "esrd": k.param("ferritin_esrd_below"),
-    }.get(group, k.param("ferritin_iron_max"))
+        "child": k.threshold("ferritin_pediatric_below"),
+        "esrd": k.threshold("ferritin_esrd_below"),
+    }.get(group, k.threshold("ferritin_iron_max"))
 
 
 def iron_sucrose_finding(s: Situation) -> list[Finding]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from cds_service.engine.facts import LabFact, UnusableLab
 from cds_service.fhir.dates import parse_fhir_datetime
 from cds_service.fhir.resources import as_list
-from cds_service.fhir.units import parse_value_string, to_canonical
+from cds_service.fhir.units import exact_number, parse_value_string, to_canonical
 from cds_service.knowledge import Knowledge
 
 
@@ -47,13 +48,13 @@ def effective_time(observation: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _raw_value(observation: Mapping[str, Any]) -> tuple[str, float, str | None, str] | None:
+def _raw_value(observation: Mapping[str, Any]) -> tuple[str, Fraction, str | None, str] | None:
     quantity = observation.get("valueQuantity")
-    if (
-        isinstance(quantity, Mapping)
-        and isinstance(quantity.get("value"), int | float)
-        and not isinstance(quantity["value"], bool)
-    ):
+    number = quantity.get("value") if isinstance(quantity, Mapping) else None
+    # A JSON number only (a string is not a valid valueQuantity.value), read as the exact decimal.
+    value = exact_number(number) if isinstance(number, int | float) else None
+    if value is not None:
+        assert isinstance(quantity, Mapping)
         ucum = quantity.get("system") == "http://unitsofmeasure.org"
         unit = quantity.get("code") if ucum and quantity.get("code") else quantity.get("unit")
         shown_unit = quantity.get("unit") or unit or ""
@@ -61,7 +62,7 @@ def _raw_value(observation: Mapping[str, Any]) -> tuple[str, float, str | None, 
         comparator = quantity.get("comparator") or ""
         if comparator not in ("", "<", "<=", ">", ">="):
             return None  # not a FHIR comparator: no value we could trust
-        return comparator, float(quantity["value"]), unit, shown.strip()
+        return comparator, value, unit, shown.strip()
     text = observation.get("valueString")
     if isinstance(text, str):
         parsed = parse_value_string(text)
@@ -87,6 +88,9 @@ def lab_fact(
         return UnusableLab(ref, analyte_id, f"unit '{unit or 'none'}' not understood", when)
     if canonical < 0:
         return UnusableLab(ref, analyte_id, "negative value", when)
+    problem = knowledge.plausible[analyte_id].problem(canonical, comparator)
+    if problem:
+        return UnusableLab(ref, analyte_id, f"{analyte.display} {shown} set aside: {problem}", when)
     return LabFact(
         ref=ref,
         analyte=analyte_id,

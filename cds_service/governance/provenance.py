@@ -23,6 +23,7 @@ from typing import Any
 
 from cds_service.engine.facts import LabFact, MedicationFact
 from cds_service.engine.findings import Finding
+from cds_service.engine.format import number
 from cds_service.governance.stamp import KnowledgeStamp
 
 PROVENANCE_KEY = "org.rls-cds.provenance"
@@ -66,7 +67,8 @@ def _lab(lab: LabFact, resources: Lookup) -> dict[str, Any]:
     refs = lab.ref.split(" + ")  # a computed value (TSAT from iron and TIBC) names its sources
     where = {"derivedFrom": [_reference(r, resources) for r in refs]} if len(refs) > 1 \
         else _reference(lab.ref, resources)
-    out = {**where, "analyte": lab.analyte, "value": lab.value, "unit": lab.unit,
+    # the value as the card shows it (exact arithmetic keeps a Fraction; JSON wants a number)
+    out = {**where, "analyte": lab.analyte, "value": float(number(lab.value)), "unit": lab.unit,
            "effective": lab.effective.isoformat()}
     if lab.comparator:
         out["comparator"] = lab.comparator

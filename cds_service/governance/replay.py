@@ -74,10 +74,19 @@ class ReplayResult:
 
 
 def knowledge_at(source: str, scratch: Path) -> Knowledge:
-    """A knowledge directory, or a git revision of ``cds_service/knowledge`` in this repo."""
+    """A knowledge directory, or a git revision of ``cds_service/knowledge`` in this repo;
+    ValueError when it cannot be read or does not fit this version of the code."""
+    try:
+        return load_knowledge_dir(_directory(source, scratch))
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"the knowledge of {source!r} does not fit this version of the code "
+                         f"(missing or malformed {exc})") from None
+
+
+def _directory(source: str, scratch: Path) -> Path:
     path = Path(source)
     if path.is_dir():
-        return load_knowledge_dir(path)
+        return path
     target = scratch / f"rev-{len(list(scratch.iterdir()))}"
     target.mkdir()
     for name in FILES:
@@ -89,7 +98,7 @@ def knowledge_at(source: str, scratch: Path) -> Knowledge:
             raise ValueError(f"{source!r} is neither a directory nor a git revision with "
                              f"{KNOWLEDGE_PATH}/{name}.json ({shown.stderr.strip()})")
         (target / f"{name}.json").write_text(shown.stdout, "utf-8")
-    return load_knowledge_dir(target)
+    return target
 
 
 def _request(path: Path, default_now: datetime) -> Request:

@@ -10,6 +10,8 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -89,8 +91,46 @@ class Analyte:
     id: str
     display: str
     unit: str
-    units: dict[str, float]  # normalised spelling -> factor to the canonical unit
+    units: dict[str, Fraction]  # normalised spelling -> exact factor to the canonical unit
     fraction_units: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PlausibleRange:
+    """The values (canonical unit) a real result of one analyte can take; others are set aside."""
+
+    analyte: str
+    unit: str
+    low: Fraction
+    low_inclusive: bool  # "min" in the file; "above" makes the lower limit exclusive
+    high: Fraction
+    why_low: str  # short reasons shown on the card
+    why_high: str
+
+    def problem(self, value: Fraction, comparator: str = "") -> str | None:
+        """Why ``value`` cannot be a real result, or None when it can.
+
+        A bound is judged by what it allows: '<1 ng/mL' is a real (very low) ferritin, so a
+        '<' bound is refused only when it allows nothing above zero, a '>' bound only when it
+        allows nothing within the upper limit.
+        """
+        if comparator in ("<", "<="):
+            too_low, too_high = value <= 0, False
+        elif comparator in (">", ">="):
+            too_low = False
+            too_high = value > self.high or (comparator == ">" and value == self.high)
+        else:
+            too_low = value < self.low or (value == self.low and not self.low_inclusive)
+            too_high = value > self.high
+        if not (too_low or too_high):
+            return None
+        side, why = ("below", self.why_low) if too_low else ("above", self.why_high)
+        return f"{side} the plausible range {self.describe()}: {why}"
+
+    def describe(self) -> str:
+        """'1 to 100 %', 'more than 0 to 1000000 ng/mL'."""
+        low = exact_text(self.low) if self.low_inclusive else f"more than {exact_text(self.low)}"
+        return f"{low} to {exact_text(self.high)} {self.unit}"
 
 
 @dataclass(frozen=True)
@@ -181,6 +221,8 @@ class Knowledge:
     ingredient_index: IngredientIndex
     classes: dict[str, dict[str, Any]]
     parameters: dict[str, float]
+    thresholds: dict[str, Fraction]  # the same parameters, exact, for comparisons with labs
+    plausible: dict[str, PlausibleRange]  # per analyte
     rules: dict[str, dict[str, Any]]
     citations: dict[str, dict[str, str]]
     notes: dict[str, str]
@@ -193,6 +235,32 @@ class Knowledge:
 
     def param(self, name: str) -> float:
         return self.parameters[name]
+
+    def threshold(self, name: str) -> Fraction:
+        """A lab threshold exactly as parameters.json writes it (75, 12.5), for exact comparison."""
+        return self.thresholds[name]
+
+
+def exact(value: object) -> Fraction:
+    """A number from a knowledge file, exactly as written: 12.5, or an exact ratio "1/2.247".
+
+    json gives floats; repr() of a float is the decimal the file holds (at most 15 digits).
+    """
+    if isinstance(value, str):
+        numerator, _, denominator = value.partition("/")
+        ratio = Fraction(Decimal(numerator.strip()))
+        return ratio / Fraction(Decimal(denominator.strip())) if denominator else ratio
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a number: {value!r}")
+    return Fraction(Decimal(repr(value)))
+
+
+def exact_text(value: Fraction | None) -> str:
+    """75 -> '75', 12.5 -> '12.5' (knowledge limits are short decimals)."""
+    if value is None:
+        return ""
+    text = f"{Decimal(value.numerator) / Decimal(value.denominator):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -247,8 +315,16 @@ def _analyte(aid: str, spec: dict[str, Any]) -> Analyte:
         aid,
         spec["display"],
         spec["unit"],
-        dict(spec["units"]),
+        {key: exact(factor) for key, factor in spec["units"].items()},
         frozenset(spec.get("fraction_units", [])),
+    )
+
+
+def _plausible(aid: str, spec: dict[str, Any]) -> PlausibleRange:
+    inclusive = "min" in spec
+    low = exact(spec["min"] if inclusive else spec["above"])
+    return PlausibleRange(
+        aid, spec["unit"], low, inclusive, exact(spec["max"]), spec["why_low"], spec["why_high"]
     )
 
 
@@ -296,6 +372,11 @@ def build_knowledge(raw: dict[str, Any]) -> Knowledge:
         ingredient_index=IngredientIndex(ingredients),
         classes=meds["classes"],
         parameters={k: float(v["value"]) for k, v in raw["parameters"]["parameters"].items()},
+        thresholds={k: exact(v["value"]) for k, v in raw["parameters"]["parameters"].items()},
+        plausible={
+            aid: _plausible(aid, spec)
+            for aid, spec in raw["parameters"]["plausible_ranges"].items()
+        },
         rules=recs["rules"],
         citations=raw["citations"]["citations"],
         notes=recs["notes"],

@@ -251,3 +251,19 @@ def test_epic_medication_by_absolute_reference_is_resolved(tmp_path: Path) -> No
         ["iv-iron-indicated", "info"], ["augmentation-risk-active-da", "warning"]
     ]
     assert "ropinirole" in cards[1]["summary"].lower()
+
+
+def test_sandbox_patient_view_offers_nothing_it_cannot_apply(tmp_path: Path) -> None:
+    """The Sandbox's Patient View holds no order: a "Draft IV ferric carboxymaltose" button there
+    changed nothing and still posted "accepted" feedback (seen driving the real Sandbox). Under
+    the sandbox profile patient-view cards carry no suggestions; under spec they keep them."""
+    body = _load("sandbox/patient-view.json")
+    now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+    as_sandbox = _post(body, now, tmp_path, ehr_profile="sandbox").get_json()
+    as_spec = _post(body, now, tmp_path / "spec").get_json()
+    assert _pairs(as_sandbox) == _pairs(as_spec)
+    assert [("suggestions" in c, "selectionBehavior" in c) for c in as_sandbox["cards"]] == [
+        (False, False), (False, False)
+    ]
+    iron = next(c for c in as_spec["cards"] if c["source"]["topic"]["code"] == "iv-iron-indicated")
+    assert [s["label"] for s in iron["suggestions"]] == ["Draft IV ferric carboxymaltose"]

@@ -85,7 +85,7 @@ def test_evidence_names_the_labs_and_order_with_version_ids():
 def test_every_profile_keeps_provenance_and_lints_clean(profile):
     profiles = Profiles.build(KNOWLEDGE)
     request = next(r for r in REQUESTS if r.name == "rls-low-ferritin-orders-pramipexole")
-    rendered = profiles.render(_answer(request).response, profile)
+    rendered = profiles.render(_answer(request).response, profile, "order-select")
     assert rendered["cards"]
     for card in rendered["cards"]:
         entry = card["extension"][PROVENANCE_KEY]

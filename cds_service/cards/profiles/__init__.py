@@ -67,9 +67,9 @@ class Profiles:
         site = parse_site_codes(site_codes, PROFILE_NAMES, context.orderable_keys)
         return cls(ProfileContext(**words, site=site, **extra))
 
-    def render(self, response: dict[str, Any], profile: str) -> dict[str, Any]:
-        """The hook response for the client of ``profile``."""
-        return PROFILES[profile].render(response, self.context)
+    def render(self, response: dict[str, Any], profile: str, hook: str = "") -> dict[str, Any]:
+        """The hook response for the client of ``profile``, answering ``hook``."""
+        return PROFILES[profile].render(response, self.context, hook=hook)
 
     def discovery(self, document: dict[str, Any], profile: str) -> dict[str, Any]:
         """The discovery response for the client of ``profile``."""

@@ -28,7 +28,7 @@ def _card(card: dict[str, Any], ctx: ProfileContext) -> dict[str, Any]:
     return card
 
 
-def render(response: dict[str, Any], ctx: ProfileContext) -> dict[str, Any]:
+def render(response: dict[str, Any], ctx: ProfileContext, hook: str = "") -> dict[str, Any]:
     return {**response, "cards": [_card(c, ctx) for c in response.get("cards", [])]}
 
 

@@ -6,6 +6,7 @@ stops at the first it can apply: a create whose MedicationRequest has
 it; any other create is skipped with a console warning. So each suggestion keeps only the
 actions the Sandbox applies, creates first, and a suggestion left with nothing it can apply
 is dropped (the Sandbox would post "accepted" feedback for a click that changed nothing).
+Its Patient View has no order at all, so there no suggestion can be applied and none is sent.
 """
 
 from __future__ import annotations
@@ -37,17 +38,18 @@ def _suggestion(suggestion: dict[str, Any]) -> dict[str, Any] | None:
     return {**suggestion, "actions": kept} if kept else None
 
 
-def _card(card: dict[str, Any]) -> dict[str, Any]:
+def _card(card: dict[str, Any], orderable: bool) -> dict[str, Any]:
     if "suggestions" not in card:
         return card
     card = dict(card)
-    kept = [s for s in map(_suggestion, card["suggestions"]) if s is not None]
+    kept = [s for s in map(_suggestion, card["suggestions"]) if s is not None and orderable]
     set_suggestions(card, kept, card.get("selectionBehavior", "at-most-one"))
     return card
 
 
-def render(response: dict[str, Any], ctx: ProfileContext) -> dict[str, Any]:
-    return {**response, "cards": [_card(c) for c in response.get("cards", [])]}
+def render(response: dict[str, Any], ctx: ProfileContext, hook: str = "") -> dict[str, Any]:
+    orderable = hook != "patient-view"  # the Sandbox's Patient View holds no order to change
+    return {**response, "cards": [_card(c, orderable) for c in response.get("cards", [])]}
 
 
 def discovery(document: dict[str, Any], ctx: ProfileContext) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from cds_service.cards.profiles.context import ProfileContext
 
 
-def render(response: dict[str, Any], ctx: ProfileContext) -> dict[str, Any]:
+def render(response: dict[str, Any], ctx: ProfileContext, hook: str = "") -> dict[str, Any]:
     return response
 
 
