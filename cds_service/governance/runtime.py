@@ -19,7 +19,12 @@ from cds_service.cards.profiles import Profiles
 from cds_service.governance.changes import record_config_version
 from cds_service.governance.metrics import observe_evaluation
 from cds_service.governance.records import Evaluation, EvaluationRecorder, patient_hmac
-from cds_service.governance.site_config import DEFAULT_SITE, SiteConfig, SiteConfigError
+from cds_service.governance.site_config import (
+    DEFAULT_SITE,
+    SiteConfig,
+    SiteConfigError,
+    check_default_modes,
+)
 from cds_service.governance.stamp import KnowledgeStamp, knowledge_stamp
 from cds_service.knowledge import Knowledge
 
@@ -130,6 +135,7 @@ def build_governance(
     key: str | None = None, site_id: str | None = None, environ: Mapping[str, str] | None = None,
 ) -> Governance:
     """Governance for the app; logs a new site-file version when the engine is given."""
+    check_default_modes(knowledge.rules)
     governance = Governance(
         config, knowledge_stamp(knowledge), knowledge.rules, _default_key(key, data_dir),
         _site_keys(config, os.environ if environ is None else environ), site_id,

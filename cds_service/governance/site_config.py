@@ -157,6 +157,15 @@ def parse_site_config(path: Path, text: str, rule_ids: Iterable[str]) -> SiteCon
     )
 
 
+def check_default_modes(rules: Mapping[str, Mapping[str, Any]]) -> None:
+    """Each rule's ``default_mode`` in recommendations.json, when set, is a known mode."""
+    for rule_id, rule in rules.items():
+        mode = rule.get("default_mode", "active")
+        if mode not in MODES:
+            raise SiteConfigError(f"recommendations.json rules.{rule_id}.default_mode: mode "
+                                  f"must be one of {', '.join(MODES)}, not {mode!r}")
+
+
 def load_site_config(path: str | Path | None, rule_ids: Iterable[str]) -> SiteConfig:
     """The site file at ``path`` (None: no file, every rule at its knowledge default)."""
     if not path:

@@ -82,3 +82,17 @@ def test_no_site_file_every_rule_active():
     config = load_site_config(None, RULES)
     assert set(config.modes("anyone", RULES).values()) == {"active"}
     assert config.sha256 == ""
+
+
+def test_knowledge_default_mode_applies_below_the_site_file(tmp_path):
+    from cds_service.governance.site_config import SiteConfigError, check_default_modes
+
+    rules = {"new-rule": {"default_mode": "silent"}, "old-rule": {}}
+    path = _write(tmp_path, "sites: {a: {rules: {new-rule: active}}}")
+    config = load_site_config(path, rules)
+    assert config.modes("a", rules) == {"new-rule": "active", "old-rule": "active"}
+    assert config.modes("b", rules) == {"new-rule": "silent", "old-rule": "active"}
+    check_default_modes(rules)
+    with pytest.raises(SiteConfigError, match=r"^recommendations.json rules.x.default_mode: "
+                                              r"mode must be one of active, silent, off"):
+        check_default_modes({"x": {"default_mode": "loud"}})
