@@ -16,6 +16,7 @@ table { border-collapse: collapse; margin-top: 1rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; vertical-align: middle; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .drift { color: #D55E00; font-weight: bold; }
+td code { white-space: nowrap; }
 """
 
 
