@@ -169,7 +169,7 @@ def _init_governance(app: Flask, runtime: Runtime) -> None:
         config = load_site_config(settings.site_config, runtime.knowledge.rules)
         url = settings.database_url or default_database_url(settings.data_dir)
         runtime.governance = build_governance(
-            config, runtime.knowledge, engine=database_engine(url), data_dir=settings.data_dir,
+            config, runtime.knowledge, engine=database_engine(url),
             key=settings.patient_hash_key, site_id=settings.site_id,
         )
     except SiteConfigError as exc:

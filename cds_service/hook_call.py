@@ -74,8 +74,9 @@ def call_service(
     _check_patient(data, patient_id)
     index = ResourceIndex.of(data.values())
     record, codes = build_record(knowledge, patient_id, index)
-    drafts_sent = context.get("draftOrders")
-    drafts, skipped, draft_codes = extract_drafts(knowledge, patient_id, drafts_sent, index)
+    drafts, skipped, draft_codes = extract_drafts(
+        knowledge, patient_id, context.get("draftOrders"), index
+    )
     judged, others = service.module.split_drafts(drafts, context)
     if skipped:
         record = replace(record, skipped=record.skipped + skipped)
@@ -88,7 +89,8 @@ def call_service(
     )
     findings = evaluate(knowledge, record, hook, freshness_days=settings.freshness_days)
     findings, silent = apply_modes(findings, modes)
-    stamp, lookup = knowledge_stamp(knowledge), resource_lookup(index.by_type, drafts_sent)
+    stamp = knowledge_stamp(knowledge)
+    lookup = resource_lookup(index.by_type, context.get("draftOrders"))
     cards = [
         add_provenance(render_card(knowledge, f, patient_id), f, stamp, lookup) for f in findings
     ]

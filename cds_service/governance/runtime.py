@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from cds_service.cards.profiles import Profiles
@@ -26,9 +27,10 @@ from cds_service.governance.site_config import (
     check_default_modes,
 )
 from cds_service.governance.stamp import KnowledgeStamp, knowledge_stamp
+from cds_service.governance.tables import service_keys
 from cds_service.knowledge import Knowledge
 
-KEY_FILE = "patient-hash.key"
+KEY_NAME = "patient-hmac"
 
 
 @dataclass
@@ -81,25 +83,21 @@ class Governance:
             self.recorder(self.evaluation(site, hook, service_id, patient_id, active, silent))
 
 
-def _default_key(configured: str | None, data_dir: Path) -> bytes:
-    """CDS_PATIENT_HASH_KEY, else a random key kept in the data directory (made once)."""
+def _default_key(configured: str | None, engine: Engine | None) -> bytes:
+    """CDS_PATIENT_HASH_KEY, else a random key made once and kept in the service database, so
+    every worker and replica hashes alike (set the variable to keep the key apart from the
+    hashes: whoever reads both could test guessed patient ids)."""
     if configured:
         return configured.encode("utf-8")
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # Written whole under a private name, then linked into place: a worker starting at the
-        # same moment sees no file or the complete key, never a half-written one.
-        fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".patient-hash-")
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another worker made it first: use theirs
-        finally:
-            os.unlink(temporary)
-    return path.read_text("utf-8").strip().encode("utf-8")
+    if engine is None:
+        return secrets.token_hex(32).encode("utf-8")  # nothing is recorded without a database
+    keys = service_keys.c
+    with engine.execution_options(sqlite_immediate=True).begin() as conn:
+        insert = (sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert)
+        conn.execute(insert(service_keys).values(name=KEY_NAME, value=secrets.token_hex(32))
+                     .on_conflict_do_nothing(index_elements=["name"]))
+        value = conn.execute(select(keys.value).where(keys.name == KEY_NAME)).scalar_one()
+    return value.encode("utf-8")
 
 
 def _site_keys(config: SiteConfig, environ: Mapping[str, str]) -> dict[str, bytes]:
@@ -131,13 +129,13 @@ def _site_profiles(config: SiteConfig, knowledge: Knowledge) -> dict[str, Profil
 
 
 def build_governance(
-    config: SiteConfig, knowledge: Knowledge, *, engine: Engine | None, data_dir: Path,
+    config: SiteConfig, knowledge: Knowledge, *, engine: Engine | None,
     key: str | None = None, site_id: str | None = None, environ: Mapping[str, str] | None = None,
 ) -> Governance:
     """Governance for the app; logs a new site-file version when the engine is given."""
     check_default_modes(knowledge.rules)
     governance = Governance(
-        config, knowledge_stamp(knowledge), knowledge.rules, _default_key(key, data_dir),
+        config, knowledge_stamp(knowledge), knowledge.rules, _default_key(key, engine),
         _site_keys(config, os.environ if environ is None else environ), site_id,
         site_profiles=_site_profiles(config, knowledge),
     )

@@ -48,3 +48,10 @@ site_config_changes = Table(
     Column("modes", Text, nullable=False),
     Column("content", Text, nullable=False),
 )
+
+service_keys = Table(
+    "service_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -73,11 +73,9 @@ def test_config_change_log_once_per_version(engine, tmp_path):
                                                                    "changed_by in the file)")
 
 
-def test_default_patient_key_is_made_once_and_private(tmp_path):
-    from cds_service.governance.runtime import KEY_FILE, _default_key
+def test_default_patient_key_is_made_once_in_the_database(engine):
+    from cds_service.governance.runtime import _default_key
 
-    first = _default_key(None, tmp_path)
-    assert len(first) == 64 and _default_key(None, tmp_path) == first
-    assert (tmp_path / KEY_FILE).stat().st_mode & 0o077 == 0
-    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE]
-    assert _default_key("configured", tmp_path) == b"configured"
+    first = _default_key(None, engine)
+    assert len(first) == 64 and _default_key(None, engine) == first  # every worker, one key
+    assert _default_key("configured", engine) == b"configured"

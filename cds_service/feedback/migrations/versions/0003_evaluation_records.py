@@ -1,5 +1,5 @@
 """Evaluation records (one per service call, with the rules that fired) and the site-file
-change log (cds_service.governance)."""
+change log, and service-made keys (cds_service.governance)."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -51,9 +51,17 @@ def upgrade() -> None:
         sa.Column("modes", sa.Text, nullable=False),  # JSON {site: {rule: mode}} in force
         sa.Column("content", sa.Text, nullable=False),  # the file as read
     )
+    # Keys the service makes once and every worker and replica shares (the default patient
+    # HMAC key when CDS_PATIENT_HASH_KEY is not set).
+    op.create_table(
+        "service_keys",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("service_keys")
     op.drop_table("site_config_changes")
     op.drop_index("ix_evaluation_rules_evaluation", table_name="evaluation_rules")
     op.drop_index("ix_evaluation_rules_at", table_name="evaluation_rules")
