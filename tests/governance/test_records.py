@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from cds_service.feedback import FeedbackStore
+from cds_service.feedback.engine import database_engine
 from cds_service.governance.records import (
     Evaluation,
     EvaluationRecorder,
@@ -79,3 +81,29 @@ def test_default_patient_key_is_made_once_in_the_database(engine):
     first = _default_key(None, engine)
     assert len(first) == 64 and _default_key(None, engine) == first  # every worker, one key
     assert _default_key("configured", engine) == b"configured"
+
+
+def test_migration_0003_downgrades_and_upgrades(database_url):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from cds_service.feedback.store import MIGRATIONS
+
+    with FeedbackStore(database_url) as store:
+        store.migrate()
+    engine = database_engine(database_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        governance_tables = {"evaluations", "evaluation_rules", "site_config_changes",
+                             "service_keys"}
+        for target, present in (("0002", False), ("head", True)):
+            with engine.begin() as conn:
+                config.attributes["connection"] = conn
+                (command.downgrade if target == "0002" else command.upgrade)(config, target)
+            names = set(inspect(engine).get_table_names())
+            assert (governance_tables <= names) is present
+            assert bool(governance_tables & names) is present
+    finally:
+        engine.dispose()
