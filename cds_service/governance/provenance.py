@@ -47,7 +47,9 @@ def resource_lookup(by_type: Mapping[str, list[dict[str, Any]]], drafts: object)
             table = tables[kind] = {}
             for resource in [*by_type.get(kind, ()), *draft_resources]:
                 if type(resource) is dict and resource.get("resourceType") == kind:
-                    table.setdefault(resource.get("id"), resource)
+                    ident_sent = resource.get("id")
+                    if isinstance(ident_sent, str):  # hostile input sends lists, numbers, …
+                        table.setdefault(ident_sent, resource)
         return table.get(ident)
 
     return find

@@ -144,3 +144,16 @@ def test_explain_without_provenance_and_bad_input(tmp_path, capsys):
     path.write_text("[]")
     assert main(["explain", str(path)]) == 2
     assert "not a CDS Hooks response" in capsys.readouterr().err
+
+
+def test_lookup_ignores_resources_with_unusable_ids():
+    from cds_service.governance.provenance import resource_lookup
+
+    good = {"resourceType": "Observation", "id": "o1", "meta": {"versionId": "2"}}
+    by_type = {"Observation": [{"resourceType": "Observation", "id": []},
+                               {"resourceType": "Observation", "id": 7}, good]}
+    drafts = {"entry": [{"resource": {"resourceType": "MedicationRequest", "id": {"x": 1}}},
+                        "not an entry"]}
+    find = resource_lookup(by_type, drafts)
+    assert find("Observation/o1") is good
+    assert find("MedicationRequest/x") is None and find("Observation/7") is None
