@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace, extra_env: dict[str, str] | None = None) ->
     """Replace this process with the production server (CDS_SERVER: gunicorn or granian)."""
     env = dict(os.environ)
     env.update(extra_env or {})
-    server = env.get("CDS_SERVER", "gunicorn").strip().lower() or "gunicorn"
+    server = env.get("CDS_SERVER", "granian").strip().lower() or "granian"
     if server == "granian":
         from cds_service.granian_serve import granian_argv, prepare_metrics_dir
 

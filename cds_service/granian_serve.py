@@ -20,7 +20,7 @@ from collections.abc import Mapping, MutableMapping
 
 from cds_service.serving import default_workers, effective_cpu_count, env_int
 
-APP = "cds_service.wsgi:app"
+APP = "cds_service.asgi:app"
 LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
@@ -57,15 +57,13 @@ def granian_argv(
         "-m",
         "granian",
         "--interface",
-        "wsgi",
+        "asgi",
         "--host",
         host,
         "--port",
         str(port),
         "--workers",
         str(count),
-        "--blocking-threads",
-        str(env_int("CDS_THREADS", 1, minimum=1, environ=environ)),
         "--workers-kill-timeout",
         str(env_int("CDS_GRACEFUL_TIMEOUT", 30, minimum=1, environ=environ)),
         "--respawn-failed-workers",
