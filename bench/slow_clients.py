@@ -6,7 +6,7 @@ on a fresh connection. The figure is how many normal requests were answered (any
 within ``answer_within`` seconds. Every loop is bounded by the window; sockets are closed at
 the end. Used by ``tests/deploy/test_slow_clients.py`` and by hand::
 
-    python -m bench.slow_clients --port 8080 --sockets 20 --mode headers --window 20
+    python -m bench.slow_clients --port 8080 --headers 20 --bodies 20 --window 20
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "fhir_fixtures" / "rls-low-ferritin-orders-pramipexole" / "request.json"
 PATH = "/cds-services/rls-order-select"
-MODES = ("headers", "body")
 
 
 @dataclass(frozen=True)
 class SlowClientRun:
     """What happened to the normal requests sent while the slow sockets trickled."""
 
-    sockets: int
-    mode: str
+    slow_headers: int
+    slow_bodies: int
     sent: int
     answered_in_time: int
     slowest_s: float
@@ -39,9 +38,9 @@ class SlowClientRun:
 
     def line(self) -> str:
         return (
-            f"{self.sockets} slow sockets ({self.mode}): {self.answered_in_time}/{self.sent} "
-            f"normal requests answered in time, slowest {self.slowest_s:.2f} s, "
-            f"{self.slow_sockets_open_at_end} slow sockets still open at the end"
+            f"{self.slow_headers} slow-header + {self.slow_bodies} slow-body sockets: "
+            f"{self.answered_in_time}/{self.sent} normal requests answered in time, slowest "
+            f"{self.slowest_s:.2f} s, {self.slow_sockets_open_at_end} slow sockets open at the end"
         )
 
 
@@ -104,22 +103,26 @@ def _normal_request(host: str, port: int, body: bytes, within: float) -> float |
 
 def measure(
     port: int,
-    sockets: int,
-    mode: str = "headers",
+    headers: int = 0,
+    bodies: int = 0,
     window_s: float = 20.0,
     answer_within: float = 2.0,
     host: str = "127.0.0.1",
 ) -> SlowClientRun:
-    """Trickle ``sockets`` slow requests for ``window_s``; send one normal request a second."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}")
+    """Trickle slow headers and bodies for ``window_s``; send one normal request a second."""
     body = FIXTURE.read_bytes()
     stop = threading.Event()
     still_open: list[int] = []
-    trickler = threading.Thread(
-        target=lambda: still_open.extend(_trickle(host, port, sockets, mode, stop)), daemon=True
-    )
-    trickler.start()
+    tricklers = [
+        threading.Thread(
+            target=lambda m=mode, n=count: still_open.extend(_trickle(host, port, n, m, stop)),
+            daemon=True,
+        )
+        for mode, count in (("headers", headers), ("body", bodies))
+        if count
+    ]
+    for trickler in tricklers:
+        trickler.start()
     time.sleep(1.5)  # every slow socket is connected and has sent its first byte
     timings: list[float | None] = []
     end = time.monotonic() + window_s
@@ -128,26 +131,27 @@ def measure(
         timings.append(_normal_request(host, port, body, answer_within))
         time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
     stop.set()
-    trickler.join(timeout=10)
+    for trickler in tricklers:
+        trickler.join(timeout=10)
     answered = [t for t in timings if t is not None]
     return SlowClientRun(
-        sockets=sockets,
-        mode=mode,
+        slow_headers=headers,
+        slow_bodies=bodies,
         sent=len(timings),
         answered_in_time=len(answered),
         slowest_s=max(answered, default=0.0),
-        slow_sockets_open_at_end=still_open[0] if still_open else -1,
+        slow_sockets_open_at_end=sum(still_open),
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--sockets", type=int, default=20)
-    parser.add_argument("--mode", choices=MODES, default="headers")
+    parser.add_argument("--headers", type=int, default=20, help="sockets trickling headers")
+    parser.add_argument("--bodies", type=int, default=0, help="sockets trickling bodies")
     parser.add_argument("--window", type=float, default=20.0)
     args = parser.parse_args()
-    run = measure(args.port, args.sockets, args.mode, args.window)
+    run = measure(args.port, args.headers, args.bodies, args.window)
     print(json.dumps(run.__dict__), "#", run.line())
 
 
