@@ -63,6 +63,7 @@ def test_serve_execs_gunicorn_when_asked(monkeypatch) -> None:
     calls = []
     monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append((argv, env)))
     monkeypatch.setenv("CDS_SERVER", "gunicorn")
+    monkeypatch.setenv("CDS_REQUIRE_AUTH", "false")
     cli.main(["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"])
     argv, env = calls[0]
     assert argv[1:] == ["-m", "gunicorn", "--config", "python:cds_service.gunicorn_conf",
@@ -87,6 +88,7 @@ def test_serve_execs_granian_by_default(monkeypatch, tmp_path) -> None:
     metrics.mkdir()
     (metrics / "counter_99.db").write_bytes(b"stale")
     monkeypatch.delenv("CDS_SERVER", raising=False)
+    monkeypatch.setenv("CDS_REQUIRE_AUTH", "false")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics))
     monkeypatch.setenv("CDS_GRACEFUL_TIMEOUT", "12")
     monkeypatch.delenv("CDS_THREADS", raising=False)
