@@ -156,6 +156,7 @@ class BufferedAsgi:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if _headers_too_large(scope.get("headers", [])):
+            log.info("request headers over the limit: answered 431")
             message = "The request headers are larger than this server accepts"
             await _send_outcome(send, 431, "too-costly", message)
             return
@@ -164,6 +165,7 @@ class BufferedAsgi:
                 _read_body(receive, self.max_body), timeout=self.body_timeout_s
             )
         except _TooLarge:
+            log.info("request body over %s bytes: answered 413", self.max_body)
             message = f"The request body is larger than the limit of {self.max_body} bytes"
             await _send_outcome(send, 413, "too-costly", message)
             return
