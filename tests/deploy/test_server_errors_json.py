@@ -1,4 +1,5 @@
-"""Errors answered before any view runs, through ``rls-cds serve`` on both servers (granian, the
+"""Errors answered before any view runs (and hostile feedback), through ``rls-cds serve`` on both
+servers (granian, the
 default, and CDS_SERVER=gunicorn): a request line or headers the server cannot parse, oversized
 headers (a token over 8 KB), a chunked body over the limit, and a token no HTTP header can carry.
 
@@ -140,3 +141,34 @@ def test_the_server_still_answers(server: tuple[str, int], tmp_path: Path) -> No
     host, port = server
     with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=5) as response:
         assert response.status == 200
+
+
+FEEDBACK_ITEM = (
+    b'{"feedback": [{"card": "5d2b4e0c-2a8a-4c1e-9a55-0d6f5d3f0a11", "outcome": "overridden",'
+    b' "outcomeTimestamp": "2024-05-01T12:00:00Z", "overrideReason": {"userComment": COMMENT}}]}'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "expression"),
+    [
+        # 900 deep fits under this module's body limit (100,000 deep: tests/feedback).
+        (b'{"feedback": ' + b"[" * 900 + b"]" * 900 + b"}", "$"),
+        (FEEDBACK_ITEM.replace(b"COMMENT", b'"\\ud800"'), "$"),
+        (FEEDBACK_ITEM.replace(b"COMMENT", b'"a\\u0000b"'),
+         "feedback[0].overrideReason.userComment"),
+    ],
+    ids=["nested-900-deep", "lone-surrogate", "nul-in-comment"],
+)
+def test_hostile_feedback_is_a_400_naming_the_field(
+    server: tuple[str, int], body: bytes, expression: str
+) -> None:
+    host, port = server
+    req = urllib.request.Request(
+        f"http://{host}:{port}/cds-services/rls-order-select/feedback",
+        data=body, headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(req, timeout=10)
+    assert caught.value.code == 400
+    assert _outcome(caught.value.read())["expression"] == [expression]
