@@ -1,7 +1,7 @@
 """Errors answered before any view runs (and hostile feedback), through ``rls-cds serve`` on both
-servers (granian, the
-default, and CDS_SERVER=gunicorn): a request line or headers the server cannot parse, oversized
-headers (a token over 8 KB), a chunked body over the limit, and a token no HTTP header can carry.
+servers (granian, the default, and CDS_SERVER=gunicorn): a request line or headers the server
+cannot parse, oversized headers (a token over 8 KB), a chunked body over the limit, a token no
+HTTP header can carry, and feedback nested too deep or holding a lone surrogate or a NUL.
 
 Which layer answers: a request granian's Rust HTTP layer cannot parse gets its own 400 with an
 empty body (never HTML, never an echo; it cannot be given a body); everything it can parse
