@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# rls-cds: the CDS Hooks service for restless legs syndrome, served by gunicorn.
+# rls-cds: the CDS Hooks service for restless legs syndrome, served by granian (rls-cds serve).
 #
 #   docker build -t rls-cds .
 #   docker run --rm -p 8080:8080 -e CDS_TRUSTED_ISSUERS='...' rls-cds
@@ -42,7 +42,8 @@ RUN groupadd --system --gid 10001 app \
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/rls-cds-prometheus
+    PROMETHEUS_MULTIPROC_DIR=/tmp/rls-cds-prometheus \
+    CDS_SERVER=granian
 
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app

@@ -1,4 +1,4 @@
-"""The ``rls-cds`` command: serve (gunicorn or granian), quickstart, evaluate, lint-response,
+"""The ``rls-cds`` command: serve (granian or gunicorn), quickstart, evaluate, lint-response,
 feedback-report, and the governance commands (firing-report, audit-export, replay, explain)."""
 
 from __future__ import annotations
@@ -33,10 +33,18 @@ QUICKSTART_ENV = {
 
 
 def _serve(args: argparse.Namespace, extra_env: dict[str, str] | None = None) -> int:
-    """Replace this process with the production server (CDS_SERVER: gunicorn or granian)."""
+    """Replace this process with the production server (CDS_SERVER: granian or gunicorn)."""
+    from cds_service.startup_check import configuration_problem
+
     env = dict(os.environ)
     env.update(extra_env or {})
-    server = env.get("CDS_SERVER", "gunicorn").strip().lower() or "gunicorn"
+    server = env.get("CDS_SERVER", "granian").strip().lower() or "granian"
+    if server not in ("granian", "gunicorn"):
+        raise SystemExit(f"CDS_SERVER must be gunicorn or granian, got {server!r}")
+    problem = configuration_problem(env)
+    if problem:  # one line now, rather than a traceback from every worker
+        print(f"rls-cds: cannot start: {problem}", file=sys.stderr)
+        return 2
     if server == "granian":
         from cds_service.granian_serve import granian_argv, prepare_metrics_dir
 
@@ -177,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rls-cds", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (
-        ("serve", "run the production server (gunicorn; CDS_SERVER=granian for granian)"),
+        ("serve", "run the production server (granian; CDS_SERVER=gunicorn for gunicorn)"),
         ("quickstart", "serve with auth OFF and the console ON, for local trials only"),
     ):
         cmd = commands.add_parser(name, help=helptext)

@@ -1,13 +1,14 @@
-"""Serving with granian instead of gunicorn (``CDS_SERVER=granian``): its command line.
+"""Serving with granian, the default of ``rls-cds serve`` (``CDS_SERVER=gunicorn`` for gunicorn).
 
-granian's WSGI interface with one blocking Python thread per worker answered 23-56 % more
-realistic requests than gunicorn sync in every benchmark run (README "Performance"), with about
-the same p99. It is an option, not the default, because gunicorn also kills stuck workers
-(``CDS_TIMEOUT``) and recycles them (``CDS_MAX_REQUESTS``); granian does neither, so those two
-variables do not apply here. The rest is mapped: worker count (cgroup-aware), blocking threads
-(``CDS_THREADS``, default 1: more threads contend for one GIL), graceful shutdown time, log
-level, and Prometheus multiprocess mode (the directory is prepared here, before the workers
-import prometheus_client, and emptied of a previous run's samples).
+granian parses HTTP in Rust and runs the app through cds_service/buffered_asgi.py, which reads
+each whole request before a Python thread sees it: clients that send headers or bodies one byte
+a second hold no thread (measured in README "Performance": gunicorn sync answered 0 of 10 normal
+requests beside 20 such sockets, this stack all of them). granian neither kills stuck workers
+(``CDS_TIMEOUT``) nor recycles them (``CDS_MAX_REQUESTS``), so those two variables do not apply
+here. The rest is mapped: worker count (cgroup-aware), application threads (``CDS_THREADS``,
+default 1, in the front), graceful shutdown time, log level, and Prometheus multiprocess mode
+(the directory is prepared here, before the workers import prometheus_client, and emptied of a
+previous run's samples).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Mapping, MutableMapping
 
 from cds_service.serving import default_workers, effective_cpu_count, env_int
 
-APP = "cds_service.wsgi:app"
+APP = "cds_service.asgi:app"
 LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
@@ -57,15 +58,13 @@ def granian_argv(
         "-m",
         "granian",
         "--interface",
-        "wsgi",
+        "asgi",
         "--host",
         host,
         "--port",
         str(port),
         "--workers",
         str(count),
-        "--blocking-threads",
-        str(env_int("CDS_THREADS", 1, minimum=1, environ=environ)),
         "--workers-kill-timeout",
         str(env_int("CDS_GRACEFUL_TIMEOUT", 30, minimum=1, environ=environ)),
         "--respawn-failed-workers",

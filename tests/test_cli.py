@@ -1,4 +1,5 @@
-"""The rls-cds command: evaluate runs the HTTP path; serve and quickstart exec gunicorn."""
+"""The rls-cds command: evaluate runs the HTTP path; serve and quickstart exec granian (or
+gunicorn when CDS_SERVER=gunicorn)."""
 
 from __future__ import annotations
 
@@ -58,9 +59,11 @@ def test_evaluate_bad_now(tmp_path) -> None:
         cli.main(["evaluate", _write(tmp_path, request()), "--now", "tomorrow"])
 
 
-def test_serve_execs_gunicorn(monkeypatch) -> None:
+def test_serve_execs_gunicorn_when_asked(monkeypatch) -> None:
     calls = []
     monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append((argv, env)))
+    monkeypatch.setenv("CDS_SERVER", "gunicorn")
+    monkeypatch.setenv("CDS_REQUIRE_AUTH", "false")
     cli.main(["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"])
     argv, env = calls[0]
     assert argv[1:] == ["-m", "gunicorn", "--config", "python:cds_service.gunicorn_conf",
@@ -78,22 +81,24 @@ def test_quickstart_turns_auth_off_loudly(monkeypatch, capsys) -> None:
     assert "authentication (JWT) is OFF" in capsys.readouterr().err
 
 
-def test_serve_execs_granian_when_asked(monkeypatch, tmp_path) -> None:
+def test_serve_execs_granian_by_default(monkeypatch, tmp_path) -> None:
     calls = []
     monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append((argv, env)))
     metrics = tmp_path / "prom"
     metrics.mkdir()
     (metrics / "counter_99.db").write_bytes(b"stale")
-    monkeypatch.setenv("CDS_SERVER", "granian")
+    monkeypatch.delenv("CDS_SERVER", raising=False)
+    monkeypatch.setenv("CDS_REQUIRE_AUTH", "false")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics))
     monkeypatch.setenv("CDS_GRACEFUL_TIMEOUT", "12")
     monkeypatch.delenv("CDS_THREADS", raising=False)
     cli.main(["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"])
     argv, env = calls[0]
-    assert argv[1:] == ["-m", "granian", "--interface", "wsgi", "--host", "0.0.0.0",
-                        "--port", "9000", "--workers", "3", "--blocking-threads", "1",
+    # The ASGI front buffers each request before a thread sees it (slow clients hold no thread).
+    assert argv[1:] == ["-m", "granian", "--interface", "asgi", "--host", "0.0.0.0",
+                        "--port", "9000", "--workers", "3",
                         "--workers-kill-timeout", "12", "--respawn-failed-workers", "--no-ws",
-                        "--log-level", "info", "cds_service.wsgi:app"]
+                        "--log-level", "info", "cds_service.asgi:app"]
     assert env["PROMETHEUS_MULTIPROC_DIR"] == str(metrics)
     assert list(metrics.iterdir()) == [], "a previous run's samples are dropped"
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from cds_service.errors import operation_outcome as outcome_body
+from cds_service.feedback.body import parse_feedback_body
 from cds_service.feedback.report import parse_window_bound, report_as_json
 from cds_service.feedback.report_html import render_report_html
 from cds_service.feedback.store import FeedbackStore
@@ -21,7 +22,10 @@ from cds_service.observability import observe_feedback
 log = logging.getLogger(__name__)
 
 HTML_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    # frame-ancestors: no other site may frame the report (clickjacking).
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -84,9 +88,7 @@ def feedback_blueprint(
     def receive(service_id: str) -> tuple[Response, int]:
         if service_id not in known_service_ids():
             return operation_outcome(404, f"unknown CDS service: {service_id}", code="not-found")
-        body = request.get_json(force=True, silent=True)
-        if body is None:
-            raise FeedbackError("$", "request body must be valid JSON")
+        body = parse_feedback_body(request.get_data(cache=False))
         batch = read_feedback(body)
         if not batch.items:
             return _none_readable(batch)

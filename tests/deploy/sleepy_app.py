@@ -6,6 +6,7 @@ import time
 
 import flask
 
+from cds_service.buffered_asgi import build
 from cds_service.observability import init_observability, observe_cards
 
 SLOW_SECONDS = 1.0
@@ -32,3 +33,4 @@ def create_app() -> flask.Flask:
 
 
 app = create_app()
+asgi_app = build(app)  # what CDS_SERVER=granian serves: the app behind the buffering front

@@ -20,7 +20,7 @@ from .support import (
 
 def sleepy_granian(port: int, env: dict[str, str]) -> list[str]:
     """The exact command ``rls-cds serve`` builds, serving tests/deploy/sleepy_app.py."""
-    return granian_argv("127.0.0.1", port, None, env, app="sleepy_app:app")
+    return granian_argv("127.0.0.1", port, None, env, app="sleepy_app:asgi_app")
 
 
 def test_sigterm_lets_the_in_flight_request_finish() -> None:

@@ -1,6 +1,12 @@
-"""Errors answered before any view runs are JSON too, through ``rls-cds serve`` (gunicorn):
-a request line or headers gunicorn cannot parse, oversized headers (a token over 8 KB), a
-chunked body over the limit, and a token no HTTP header can carry."""
+"""Errors answered before any view runs (and hostile feedback), through ``rls-cds serve`` on both
+servers (granian, the default, and CDS_SERVER=gunicorn): a request line or headers the server
+cannot parse, oversized headers (a token over 8 KB), a chunked body over the limit, a token no
+HTTP header can carry, and feedback nested too deep or holding a lone surrogate or a NUL.
+
+Which layer answers: a request granian's Rust HTTP layer cannot parse gets its own 400 with an
+empty body (never HTML, never an echo; it cannot be given a body); everything it can parse
+reaches cds_service/buffered_asgi.py, which answers 431/413/408 as JSON. Under gunicorn,
+cds_service/gunicorn_errors.py makes gunicorn's own 400/431 JSON."""
 
 from __future__ import annotations
 
@@ -18,13 +24,16 @@ from .support import free_port, python_path_env, running, venv_executable, wait_
 LIMIT = 2000
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+@pytest.fixture(scope="module", params=["granian", "gunicorn"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
     exe = venv_executable("rls-cds")
     if exe is None:
         pytest.skip("rls-cds is not installed in this environment")
     tmp = tmp_path_factory.mktemp("errors")
     env = python_path_env({
+        "CDS_SERVER": request.param,
         "CDS_REQUIRE_AUTH": "false",
         "CDS_WORKERS": "2",
         "CDS_MAX_BODY_BYTES": str(LIMIT),
@@ -54,10 +63,21 @@ def _outcome(body: bytes) -> dict:
     return parsed["issue"][0]
 
 
-def test_unparseable_request_line_is_json(server: tuple[str, int]) -> None:
-    status, headers, body = _raw(server, b"GARBAGE\r\n\r\n")
-    assert status == 400 and headers["content-type"] == "application/json"
-    assert _outcome(body)["code"] == "invalid"
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"GARBAGE\r\n\r\n", b"GET /healthz HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n"],
+    ids=["request-line", "header-line"],
+)
+def test_unparseable_request_is_400_never_html(
+    server: tuple[str, int], request_bytes: bytes, request: pytest.FixtureRequest
+) -> None:
+    status, headers, body = _raw(server, request_bytes)
+    assert status == 400
+    if request.node.callspec.params["server"] == "granian":
+        assert body == b"" and headers["content-length"] == "0"  # granian's Rust layer
+    else:
+        assert headers["content-type"] == "application/json"
+        assert _outcome(body)["code"] == "invalid"
 
 
 def test_a_token_over_8_kb_is_refused_with_json(server: tuple[str, int]) -> None:
@@ -121,3 +141,34 @@ def test_the_server_still_answers(server: tuple[str, int], tmp_path: Path) -> No
     host, port = server
     with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=5) as response:
         assert response.status == 200
+
+
+FEEDBACK_ITEM = (
+    b'{"feedback": [{"card": "5d2b4e0c-2a8a-4c1e-9a55-0d6f5d3f0a11", "outcome": "overridden",'
+    b' "outcomeTimestamp": "2024-05-01T12:00:00Z", "overrideReason": {"userComment": COMMENT}}]}'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "expression"),
+    [
+        # 900 deep fits under this module's body limit (100,000 deep: tests/feedback).
+        (b'{"feedback": ' + b"[" * 900 + b"]" * 900 + b"}", "$"),
+        (FEEDBACK_ITEM.replace(b"COMMENT", b'"\\ud800"'), "$"),
+        (FEEDBACK_ITEM.replace(b"COMMENT", b'"a\\u0000b"'),
+         "feedback[0].overrideReason.userComment"),
+    ],
+    ids=["nested-900-deep", "lone-surrogate", "nul-in-comment"],
+)
+def test_hostile_feedback_is_a_400_naming_the_field(
+    server: tuple[str, int], body: bytes, expression: str
+) -> None:
+    host, port = server
+    req = urllib.request.Request(
+        f"http://{host}:{port}/cds-services/rls-order-select/feedback",
+        data=body, headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(req, timeout=10)
+    assert caught.value.code == 400
+    assert _outcome(caught.value.read())["expression"] == [expression]

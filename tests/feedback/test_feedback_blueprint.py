@@ -166,7 +166,9 @@ def test_analytics_html_page(client: FlaskClient, make_item: Callable) -> None:
     response = client.get("/analytics/feedback.html")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
-    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
     page = response.get_data(as_text=True)
     assert "<svg" in page and "<img" not in page and "&lt;img src=x" in page
 
