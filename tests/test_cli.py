@@ -24,7 +24,7 @@ def test_evaluate_prints_the_response(tmp_path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert [c["source"]["topic"]["code"] for c in out["cards"]] == [
-        "iv-iron-indicated", "dopamine-agonist-against", "alpha2delta-first-line"]
+        "dopamine-agonist-against", "iv-iron-indicated", "alpha2delta-first-line"]
 
 
 def test_evaluate_reads_stdin(monkeypatch, capsys) -> None:
@@ -45,7 +45,7 @@ def test_evaluate_invalid_request(tmp_path, capsys) -> None:
     body = request("order-select")
     del body["context"]["patientId"]
     assert cli.main(["evaluate", _write(tmp_path, body)]) == 1
-    assert capsys.readouterr().err == "rls-cds evaluate: 400: 'patientId' is required\n"
+    assert capsys.readouterr().err == "rls-cds evaluate: 400: context.patientId is required\n"
 
 
 def test_evaluate_missing_file(tmp_path, capsys) -> None:

@@ -131,7 +131,7 @@ def test_a_condition_coding_sent_as_one_object_opens_the_rls_gate() -> None:
     as_r4 = call_service(knowledge, settings, service, sc.request)
     as_sent = call_service(knowledge, settings, service, body)
     assert as_sent.rule_ids == as_r4.rule_ids == (
-        "iv-iron-indicated", "dopamine-agonist-against", "alpha2delta-first-line"
+        "dopamine-agonist-against", "iv-iron-indicated", "alpha2delta-first-line"
     )
     assert as_sent.unreadable == ()
 

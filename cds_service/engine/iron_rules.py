@@ -121,13 +121,16 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
             )
         ]
     if decision is Decision.UNKNOWN:
-        missing = "; ".join(s.iron.missing()) or "results could not be used"
+        # Say why, with each result's age and the limit, or why it was set aside: a card must
+        # never call iron status unknown while showing a ferritin without saying why.
+        missing = s.iron.missing() or "results do not settle it"
+        why = s.iron.explained() or s.knowledge.raw["recommendations"]["set_aside"]["undecided"]
         return [
             Finding(
                 "iron-studies-needed",
                 "warning" if iron_drafts else "info",
                 labs=_used_labs(s) + s.iron.stale,
-                values={"missing": missing},
+                values={"missing": missing, "why": why},
                 **base,
             )
         ]
