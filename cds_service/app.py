@@ -19,6 +19,7 @@ from cds_service.errors import CdsError, ConfigurationError, operation_outcome
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
 from cds_service.fhir_access import fetcher
 from cds_service.hook_call import FetchMissing
+from cds_service.index import index
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.observability import init_observability, observe_cards
 from cds_service.registry import Service, load_services
@@ -98,6 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_cors(app, settings)
     init_auth(app, settings)
     app.register_blueprint(api)
+    app.register_blueprint(index)
     if settings.enable_console:
         from cds_service.console import console_blueprint
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,9 @@ class FeedbackStore:
             return
         from alembic import command
         from alembic.config import Config
+
+        # Alembic's INFO lines (plugin set-up, each revision) say nothing an operator acts on.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
