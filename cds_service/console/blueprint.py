@@ -94,7 +94,14 @@ def console_blueprint(fixtures_dir: Path = DEFAULT_FIXTURES_DIR) -> Blueprint:
 
     @bp.get("/console/scenarios")
     def scenarios() -> Response:
-        return json_response([s.summary() for s in list_scenarios(fixtures())])
+        rank = _runtime().knowledge.card_rank
+        severity = {"critical": 0, "warning": 1, "info": 2}
+        listed = [s.summary() for s in list_scenarios(fixtures())]
+        for scenario in listed:  # expected cards in the order the service sends them
+            scenario["cards"].sort(
+                key=lambda c: (severity.get(c["indicator"], 3), rank.get(c["rule"], len(rank)))
+            )
+        return json_response(listed)
 
     @bp.get("/console/scenarios/<name>")
     def scenario_request(name: str) -> Response:
