@@ -140,7 +140,10 @@ def _init_feedback(app: Flask, runtime: Runtime) -> None:
     settings = runtime.settings
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = FeedbackStore(settings.database_url or default_database_url(settings.data_dir))
+    store = FeedbackStore(
+        settings.database_url or default_database_url(settings.data_dir),
+        store_comments=settings.store_feedback_comments,
+    )
     store.migrate()
     runtime.store = store
     issued = IssuedCounter(store)

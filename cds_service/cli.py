@@ -22,6 +22,7 @@ QUICKSTART_ENV = {
     "CDS_REQUIRE_AUTH": "false",
     "CDS_ENABLE_CONSOLE": "true",
     "CDS_FHIR_ALLOW_HTTP": "true",
+    "CDS_STORE_FEEDBACK_COMMENTS": "true",  # a local trial: see what clinicians would write
 }
 
 
