@@ -37,8 +37,8 @@ def test_evaluate_reads_stdin(monkeypatch, capsys) -> None:
 def test_evaluate_invalid_json(tmp_path, capsys) -> None:
     assert cli.main(["evaluate", _write(tmp_path, "{oops")]) == 1
     assert capsys.readouterr().err == (
-        "rls-cds evaluate: 400: The request body is not valid JSON (unexpected character, "
-        "expected a string key at line 1 column 2)\n")
+        "rls-cds evaluate: 400: The request body is not valid JSON: the first error is at "
+        "line 1, column 2\n")
 
 
 def test_evaluate_invalid_request(tmp_path, capsys) -> None:

@@ -59,8 +59,7 @@ def test_malformed_json(client) -> None:
     response = client.post(SERVICE, data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.get_json() == outcome(
-        "The request body is not valid JSON (unexpected character, expected a string "
-        "key at line 1 column 2)")
+        "The request body is not valid JSON: the first error is at line 1, column 2")
 
 
 @pytest.mark.parametrize("mutate, diagnostics, expression", [

@@ -99,7 +99,9 @@ def test_the_quickstart_walk(browser: Any, quickstart_url: str, tmp_path: Path) 
     # 3. Invalid JSON: only the error, none of the previous answer.
     page.fill("#request", "{not json")
     page.click("#send")
-    expect(page.locator("#status")).to_contain_text("The request is not valid JSON")
+    expect(page.locator("#status")).to_have_text(
+        "The request is not valid JSON (line 1, column 2): check the brackets, quotes and "
+        "commas there.")
     expect(cards).to_have_count(0)
     assert page.inner_text("#raw-response") == "" and page.inner_text("#raw-request") == ""
     assert page.inner_text("#comparison") == ""

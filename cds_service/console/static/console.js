@@ -105,6 +105,15 @@ function describeError(status, parsed, text) {
   return `HTTP ${status}: ${issues.join("; ") || text.slice(0, 300) || "no details"}`;
 }
 
+/** " (line 3, column 7)" from the browser's JSON error, without the parser's own wording. */
+function jsonErrorPlace(text, error) {
+  const match = /position (\d+)/.exec(error.message || "");
+  if (!match) return "";
+  const before = text.slice(0, Number(match[1]));
+  const lines = before.split("\n");
+  return ` (line ${lines.length}, column ${lines[lines.length - 1].length + 1})`;
+}
+
 /** Forget the previous answer: a failed send must not leave old cards on screen. */
 function clearAnswer() {
   $("raw-request").textContent = "";
@@ -149,7 +158,7 @@ async function send() {
   try {
     body = JSON.parse($("request").value);
   } catch (error) {
-    setStatus("error", `The request is not valid JSON: ${error.message}`);
+    setStatus("error", `The request is not valid JSON${jsonErrorPlace($("request").value, error)}: check the brackets, quotes and commas there.`);
     return;
   }
   const id = $("service").value;
