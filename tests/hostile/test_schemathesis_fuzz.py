@@ -44,6 +44,7 @@ PLAN: list[tuple[str, tuple[GenerationMode, ...], int, int]] = [
     ("OPTIONS /cds-services/{service_id}/feedback", (POSITIVE, NEGATIVE), 30, 1),
     ("GET /analytics/feedback", (POSITIVE, NEGATIVE), 60, 1),
     ("GET /analytics/feedback.html", (POSITIVE, NEGATIVE), 30, 1),
+    ("GET /", (POSITIVE,), 1, 1),
     ("GET /healthz", (POSITIVE,), 1, 1),
     ("GET /readyz", (POSITIVE,), 1, 1),
     ("GET /metrics", (POSITIVE,), 1, 1),
