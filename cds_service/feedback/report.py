@@ -126,11 +126,12 @@ def _reason_label(reason: ReasonCount) -> str:
 
 def render_report_text(reports: Sequence[RuleReport]) -> str:
     """A plain-text table: one row per rule, then its top override reasons and comments."""
-    header = ("rule", "issued", "accepted", "overridden", "acceptance")
+    header = ("rule", "issued", "feedback", "accepted", "overridden", "acceptance")
     rows = [
         (
             _clean(report.rule_id) if report.rule_id is not None else "(no matching rule)",
             "-" if report.issued is None else str(report.issued),
+            str(report.with_feedback),
             str(report.accepted),
             str(report.overridden),
             "-" if report.acceptance_rate is None else f"{report.acceptance_rate:.1%}",
@@ -153,6 +154,10 @@ def render_report_text(reports: Sequence[RuleReport]) -> str:
             lines.append(f"    reason  {reason.count:>6}  {_reason_label(reason)}")
         for comment, count in report.top_comments:
             lines.append(f"    comment {count:>6}  {_clean(comment)}")
+    lines.append(
+        "issued: cards sent; feedback: cards with feedback; acceptance: accepted / cards with "
+        "feedback (not / cards issued); comments with numbers and e-mail addresses masked"
+    )
     return "\n".join(lines) + "\n"
 
 
