@@ -96,6 +96,19 @@ def test_the_quickstart_walk(browser: Any, quickstart_url: str, tmp_path: Path) 
     assert "then removes the draft order MedicationRequest/" in words
     page.screenshot(path=str(tmp_path / "2-console-fixture.png"), full_page=True)
 
+    # 2b. The same request judged years later: its labs are stale, the difference is flagged
+    # and the card says how old the results are.
+    page.fill("#as-of", "2030-01-01")
+    page.click("#send")
+    expect(page.locator("#comparison")).to_have_attribute("data-match", "false")
+    expect(page.locator("#comparison")).to_contain_text("Difference")
+    expect(page.locator("#comparison td.missing")).to_have_text(["iv-iron-indicated (info)"])
+    expect(page.locator("#comparison td.unexpected")).to_have_text(["iron-studies-needed (info)"])
+    expect(cards.nth(1).locator(".card__summary")).to_contain_text("iron status unknown (ferritin")
+    expect(cards.nth(1).locator(".card__detail")).to_contain_text(
+        "results older than 180 days are not used")
+    page.screenshot(path=str(tmp_path / "2b-console-stale.png"), full_page=True)
+
     # 3. Invalid JSON: only the error, none of the previous answer.
     page.fill("#request", "{not json")
     page.click("#send")
