@@ -128,3 +128,14 @@ def test_within_one_indicator_the_knowledge_order_decides(client) -> None:
     ]
     order = K.raw["recommendations"]["card_order"]
     assert order.index("dopamine-agonist-against") < order.index("iron-studies-needed")
+
+
+def test_a_value_sent_only_as_a_bound_is_said_to_be_one(client) -> None:
+    ferritin = observation("f", FERRITIN, 100, "ng/mL")
+    ferritin["valueQuantity"]["comparator"] = "<"
+    cards = patient_view(client, [ferritin, observation("t", TSAT, 25, "%")])
+    assert rules(cards) == STUDIES_NEEDED
+    assert "iron status unknown (ferritin <100 ng/mL only a bound)" in cards[0]["summary"]
+    assert _first_line(cards[0]) == (
+        LEAD + "Ferritin <100 ng/mL is a bound, not a value: it cannot be placed against the "
+        "threshold.")

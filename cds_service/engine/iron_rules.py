@@ -123,8 +123,15 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
     if decision is Decision.UNKNOWN:
         # Say why, with each result's age and the limit, or why it was set aside: a card must
         # never call iron status unknown while showing a ferritin without saying why.
-        missing = s.iron.missing() or "results do not settle it"
-        why = s.iron.explained() or s.knowledge.raw["recommendations"]["set_aside"]["undecided"]
+        texts = s.knowledge.raw["recommendations"]["set_aside"]
+        bounded = ", ".join(lab_phrase(f) for f in _used_labs(s) if f.comparator)  # '<100'
+        if s.iron.why:
+            missing, why = s.iron.missing(), s.iron.explained()
+        elif bounded:
+            missing = texts["bound_short"].format(labs=bounded)
+            why = texts["bound"].format(labs=bounded[0].upper() + bounded[1:])
+        else:
+            missing, why = texts["undecided_short"], texts["undecided"]
         return [
             Finding(
                 "iron-studies-needed",
