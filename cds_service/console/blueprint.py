@@ -143,6 +143,7 @@ def console_blueprint(fixtures_dir: Path = DEFAULT_FIXTURES_DIR) -> Blueprint:
         outcome = call_service(
             runtime.knowledge, settings, service, body.get("request"), runtime.fetch_missing
         )
+        runtime.after_cards(outcome.rule_ids)  # issued, as by the endpoint: feedback may follow
         return json_response(outcome.response)
 
     @bp.get("/review")

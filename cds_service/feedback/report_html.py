@@ -55,7 +55,7 @@ def _svg(reports: Sequence[RuleReport], titles: Mapping[str, str] | None = None)
         accepted_w = round(_BAR_W * report.accepted / scale, 1)
         overridden_w = round(_BAR_W * report.overridden / scale, 1)
         full = _rule_label(report, titles)
-        label = escape(full if len(full) <= 40 else full[:39] + "…")
+        label = escape(full if len(full) <= 36 else full[:35] + "…")  # fits _LABEL_W
         parts.append(
             f'<text x="{_LABEL_W - 8}" y="{y + 16}" font-size="12" text-anchor="end">{label}</text>'
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from cds_service import create_app
 from cds_service.config import REPO_ROOT
@@ -28,10 +29,16 @@ SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 
 
 @pytest.fixture(scope="module")
-def quickstart_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def quickstart_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     data = tmp_path_factory.mktemp("quickstart")
-    app = create_app({"require_auth": False, "enable_console": True, "data_dir": data})
-    with serve(app) as url:
+    settings = {"require_auth": False, "enable_console": True, "data_dir": data,
+                "store_feedback_comments": True}  # as rls-cds quickstart sets them
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def quickstart_url(quickstart_app: Flask) -> Iterator[str]:
+    with serve(quickstart_app) as url:
         yield url
 
 
@@ -59,7 +66,9 @@ def _pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
 
 
-def test_the_quickstart_walk(browser: Any, quickstart_url: str, tmp_path: Path) -> None:
+def test_the_quickstart_walk(
+    browser: Any, quickstart_app: Flask, quickstart_url: str, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -145,10 +154,15 @@ def test_the_quickstart_walk(browser: Any, quickstart_url: str, tmp_path: Path) 
                                data=json.dumps(feedback),
                                headers={"Content-Type": "application/json"})
     assert posted.status == 200 and posted.json()["stored"] == 1
+    quickstart_app.extensions["rls_cds"].issued.flush()  # written every few seconds otherwise
     page.goto(f"{quickstart_url}/analytics/feedback.html")
     row = page.locator("tr", has_text="dopamine-agonist-against")
     expect(row).to_have_count(1)
+    expect(row.locator("td").first).to_contain_text("Dopamine agonist for RLS")
+    # sent twice from the console (2026 and 2030), one override: 0 % of the 1 with feedback
+    assert row.locator("td.n").all_inner_texts() == ["2", "1", "0", "1", "0.0%"]
     expect(row).to_contain_text(agonist["overrideReasons"][0]["display"])
+    expect(page.locator("svg")).to_contain_text("0 accepted, 1 overridden")
     page.screenshot(path=str(tmp_path / "5-analytics.png"), full_page=True)
     assert log.errors == [] and log.csp_violations() == []
     context.close()
