@@ -51,9 +51,10 @@ def read_json_body() -> Any:
     try:
         return orjson.loads(raw)  # also refuses NaN, lone surrogates and nesting past 1024
     except orjson.JSONDecodeError as exc:
+        # Where, not the parser's own wording: check brackets, quotes and commas there.
         raise BadRequest(
-            f"The request body is not valid JSON ({exc.msg} at line {exc.lineno} "
-            f"column {exc.colno})"
+            f"The request body is not valid JSON: the first error is at line {exc.lineno}, "
+            f"column {exc.colno}"
         ) from None
 
 

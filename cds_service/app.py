@@ -24,6 +24,7 @@ from cds_service.governance.runtime import Governance, build_governance
 from cds_service.governance.site_config import SiteConfigError, load_site_config
 from cds_service.governance.triage import triage_section
 from cds_service.hook_call import FetchMissing
+from cds_service.index import index
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.observability import init_observability, observe_cards
 from cds_service.registry import Service, load_services
@@ -104,6 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_cors(app, settings)
     init_auth(app, settings)
     app.register_blueprint(api)
+    app.register_blueprint(index)
     if settings.enable_console:
         from cds_service.console import console_blueprint
 
@@ -145,7 +147,10 @@ def _init_feedback(app: Flask, runtime: Runtime) -> None:
     settings = runtime.settings
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = FeedbackStore(settings.database_url or default_database_url(settings.data_dir))
+    store = FeedbackStore(
+        settings.database_url or default_database_url(settings.data_dir),
+        store_comments=settings.store_feedback_comments,
+    )
     store.migrate()
     runtime.store = store
     issued = IssuedCounter(store)

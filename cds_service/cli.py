@@ -1,5 +1,6 @@
-"""The ``rls-cds`` command: serve (granian or gunicorn), quickstart, evaluate, lint-response,
-feedback-report, and the governance commands (firing-report, audit-export, replay, explain)."""
+"""rls-cds: the RLS CDS Hooks service. Serve it (production or quickstart), evaluate one request,
+check a response against an EHR's constraints, report feedback per rule, and roll rules out
+safely (firing-report, audit-export, replay, explain, triage)."""
 
 from __future__ import annotations
 
@@ -29,10 +30,33 @@ QUICKSTART_ENV = {
     "CDS_REQUIRE_AUTH": "false",
     "CDS_ENABLE_CONSOLE": "true",
     "CDS_FHIR_ALLOW_HTTP": "true",
+    "CDS_STORE_FEEDBACK_COMMENTS": "true",  # a local trial: see what clinicians would write
 }
 
 
-def _serve(args: argparse.Namespace, extra_env: dict[str, str] | None = None) -> int:
+def _preflight(env: dict[str, str]) -> str | None:
+    """Build the app once here, so that a configuration error is one line and a non-zero exit
+    instead of a traceback from every worker (and the store is migrated before they start)."""
+    from cds_service.app import create_app
+    from cds_service.errors import ConfigurationError
+    from cds_service.security import AUTH_OFF_WARNED
+
+    saved = dict(os.environ)
+    os.environ.update(env)  # the server will run with ``env``: judge exactly that
+    try:
+        create_app()
+    except (ConfigurationError, ValueError) as exc:
+        return str(exc)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    env[AUTH_OFF_WARNED] = "1"  # said once here (or by quickstart): not again per worker
+    return None
+
+
+def _serve(
+    args: argparse.Namespace, extra_env: dict[str, str] | None = None, quiet: bool = False
+) -> int:
     """Replace this process with the production server (CDS_SERVER: granian or gunicorn)."""
     from cds_service.startup_check import configuration_problem
 
@@ -50,6 +74,8 @@ def _serve(args: argparse.Namespace, extra_env: dict[str, str] | None = None) ->
 
         prepare_metrics_dir(env)
         argv = granian_argv(args.host, args.port, args.workers, env)
+        if quiet:  # the server's own lines at warning and above only
+            argv[argv.index("--log-level") + 1] = "warning"
     elif server == "gunicorn":
         argv = [
             sys.executable,
@@ -62,21 +88,42 @@ def _serve(args: argparse.Namespace, extra_env: dict[str, str] | None = None) ->
         ]
         if args.workers:
             argv += ["--workers", str(args.workers)]
-        argv.append("cds_service.wsgi:app")
+        argv += [*(("--log-level", "warning") if quiet else ()), "cds_service.wsgi:app"]
     else:
         raise SystemExit(f"CDS_SERVER must be gunicorn or granian, got {server!r}")
+    problem = _preflight(env)  # what only building the app finds (and the store migrated once)
+    if problem is not None:
+        print(f"rls-cds: cannot start: {problem.splitlines()[0]}", file=sys.stderr)
+        return 2
     sys.stdout.flush()
     os.execve(sys.executable, argv, env)
     return 0  # pragma: no cover - execve does not return
 
 
+QUICKSTART_PAGES = (
+    ("console", "/console", "try a fixture scenario or your own request"),
+    ("review", "/review", "every rule with its recommendation, for a CDS committee"),
+    ("analytics", "/analytics/feedback.html", "acceptance and override rates per rule"),
+    ("discovery", "/cds-services", "the CDS Hooks discovery document to give an EHR"),
+)
+
+
 def _quickstart(args: argparse.Namespace) -> int:
+    from cds_service.security import AUTH_OFF_WARNED
+
     print(
         "WARNING: quickstart mode - client authentication (JWT) is OFF, the console is ON and "
         "plain-http FHIR servers are allowed. Never expose this to a network you do not control.",
         file=sys.stderr,
     )
-    return _serve(args, QUICKSTART_ENV)
+    host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
+    base = f"http://{host}:{args.port}"
+    print(f"rls-cds quickstart: {base}/")
+    for name, path, what in QUICKSTART_PAGES:
+        print(f"  {name:<10} {base}{path}  ({what})")
+    env = {**QUICKSTART_ENV, AUTH_OFF_WARNED: "1"}  # warned just above, once
+    # Only warnings and errors from the server itself: the addresses above are what to open.
+    return _serve(args, env, quiet=True)
 
 
 def _parse_now(text: str | None) -> datetime | None:
@@ -97,13 +144,16 @@ def _evaluate(args: argparse.Namespace) -> int:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         print(f"rls-cds evaluate: cannot read {args.file}: {reason}", file=sys.stderr)
         return 2
-    # stdout carries only the response; evaluate must not touch the real feedback store
-    access_log = logging.getLogger("cds_service.access")
-    access_log.disabled = True
+    # stdout carries only the response; evaluate must not touch the real feedback store, and
+    # says nothing about server authentication (it serves no one)
+    quiet = [logging.getLogger(name) for name in ("cds_service.access", "cds_service.security")]
+    for logger in quiet:
+        logger.disabled = True
     try:
         return _evaluate_quietly(args, raw)
     finally:
-        access_log.disabled = False
+        for logger in quiet:
+            logger.disabled = False
 
 
 def _evaluate_quietly(args: argparse.Namespace, raw: str) -> int:
@@ -182,26 +232,51 @@ def _feedback_report(argv: Sequence[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rls-cds", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="rls-cds",
+        description=__doc__,
+        epilog="Run 'rls-cds COMMAND --help' for a command's options. Settings are environment "
+        "variables (CDS_*), listed in the README.",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", title="commands"
+    )
     for name, helptext in (
         ("serve", "run the production server (granian; CDS_SERVER=gunicorn for gunicorn)"),
         ("quickstart", "serve with auth OFF and the console ON, for local trials only"),
     ):
         cmd = commands.add_parser(name, help=helptext)
-        cmd.add_argument("--host", default=os.environ.get("CDS_HOST", "127.0.0.1"))
-        cmd.add_argument("--port", type=int, default=int(os.environ.get("CDS_PORT", "8080")))
-        cmd.add_argument("--workers", type=int, default=None)
+        cmd.add_argument(
+            "--host",
+            default=os.environ.get("CDS_HOST", "127.0.0.1"),
+            help="address to listen on (default: CDS_HOST or 127.0.0.1)",
+        )
+        cmd.add_argument(
+            "--port",
+            type=int,
+            default=int(os.environ.get("CDS_PORT", "8080")),
+            help="port to listen on (default: CDS_PORT or 8080)",
+        )
+        cmd.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="worker processes (default: CDS_WORKERS or 2 x CPUs + 1)",
+        )
     evaluate = commands.add_parser("evaluate", help="evaluate one CDS request (file or -)")
-    evaluate.add_argument("file")
+    evaluate.add_argument("file", help="a CDS Hooks request as JSON, or - for standard input")
     evaluate.add_argument("--service", help="service id (default: the one for the request's hook)")
     evaluate.add_argument("--now", help="evaluate as of this ISO date-time (default: now)")
-    evaluate.add_argument("--profile", choices=PROFILE_CHOICES, help="output profile")
+    evaluate.add_argument(
+        "--profile", choices=PROFILE_CHOICES, help="output profile: which EHR to answer for"
+    )
     lint = commands.add_parser(
         "lint-response", help="what an EHR would reject or ignore in a response (file or -)"
     )
-    lint.add_argument("file")
-    lint.add_argument("--profile", choices=PROFILE_CHOICES, required=True)
+    lint.add_argument("file", help="a hook or discovery response as JSON, or - for standard input")
+    lint.add_argument(
+        "--profile", choices=PROFILE_CHOICES, required=True, help="the EHR whose rules to apply"
+    )
     lint.add_argument("--json", action="store_true", help="print the findings as JSON")
     commands.add_parser(
         "feedback-report", help="acceptance and override rates per rule", add_help=False

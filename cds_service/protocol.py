@@ -39,12 +39,60 @@ def _path(error: ValidationError) -> str:
     return ".".join(parts).replace(".[", "[") or "(request)"
 
 
+JSON_KINDS = {
+    "string": "text",
+    "array": "a list",
+    "object": "a JSON object",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _kind_of(value: object) -> str:
+    for name, kind in (
+        ("boolean", bool), ("string", str), ("array", list), ("object", dict), ("number", float)
+    ):
+        if isinstance(value, kind):
+            return JSON_KINDS[name]
+    return "null" if value is None else JSON_KINDS["integer"]
+
+
 def _message(error: ValidationError) -> str:
-    if error.validator == "required":
-        return str(error.message).replace("is a required property", "is required")
-    if error.validator == "pattern":
-        return f"{_path(error)} is not in the expected format"
-    return error.message if len(error.message) < 200 else f"{_path(error)} is invalid"
+    """What is wrong, in plain words and naming the field; never the validator's own wording
+    ("[1] is not of type 'object'") and never a long echo of what was sent."""
+    path, rule, want = _path(error), error.validator, error.validator_value
+    if rule == "required":
+        missing = next((p for p in want if p not in error.instance), "a field")
+        if error.absolute_path:
+            return f"{path}.{missing} is required"
+        return f"'{missing}' is required"
+    if rule == "dependentRequired":
+        for sent, needs in want.items():
+            absent = [n for n in needs if sent in error.instance and n not in error.instance]
+            if absent:
+                return f"{', '.join(absent)} is required when {sent} is sent"
+    if rule == "type":
+        wanted = [want] if isinstance(want, str) else list(want)
+        kinds = " or ".join(JSON_KINDS.get(w, w) for w in wanted)
+        return f"{path} must be {kinds}, not {_kind_of(error.instance)}"
+    if rule == "pattern" or rule == "format":
+        return f"{path} is not in the expected format"
+    if rule == "const":
+        return f"{path} must be {json.dumps(want)}"
+    if rule == "enum":
+        return f"{path} must be one of {', '.join(json.dumps(v) for v in want)}"
+    if rule in ("minItems", "minLength", "minProperties"):
+        return f"{path} must not be empty"
+    if rule == "maxLength":
+        return f"{path} is too long (at most {want} characters)"
+    if rule == "maxItems":
+        return f"{path} has too many entries (at most {want})"
+    if rule == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{path} has a field this request does not allow: {', '.join(extra)}"
+    return f"{path} is not valid here"
 
 
 def check_request(body: object, service_hook: str) -> Mapping[str, Any]:
@@ -54,10 +102,7 @@ def check_request(body: object, service_hook: str) -> Mapping[str, Any]:
     fast_ok = fast_validator("cds-request").is_valid(body)
     error = None if fast_ok else best_match(validator("cds-request").iter_errors(body))
     if error is not None:
-        path = _path(error)
-        bare = error.validator in ("required", "dependentRequired") or path == "(request)"
-        where = "" if bare else f"{path}: "
-        raise BadRequest(f"{where}{_message(error)}", path)
+        raise BadRequest(_message(error), _path(error))
     if body["hook"] != service_hook:
         raise BadRequest(
             f"hook {body['hook']!r} does not match this service, which answers {service_hook!r}",

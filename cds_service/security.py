@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 
 import orjson
@@ -21,6 +22,7 @@ from cds_service.errors import ConfigurationError, ServiceUnavailable, Unauthori
 from cds_service.feedback.engine import database_engine, default_database_url
 
 log = logging.getLogger("cds_service.security")
+AUTH_OFF_WARNED = "RLS_CDS_AUTH_OFF_WARNED"  # set by a parent process that has said it once
 
 PROTECTED_PREFIXES = ("/cds-services", "/analytics")
 CORS_METHODS = "GET, POST, OPTIONS"
@@ -75,6 +77,10 @@ def issuer_profiles(issuers: Mapping[str, TrustedIssuer]) -> dict[str, str]:
 def init_auth(app: Flask, settings: Settings) -> None:
     """Require a valid client JWT on discovery, services, feedback and analytics."""
     if not settings.require_auth:
+        # One warning per process group: the command or server master that already warned
+        # sets AUTH_OFF_WARNED for the workers it starts.
+        if os.environ.get(AUTH_OFF_WARNED) == "1":
+            return
         log.warning(
             "CLIENT AUTHENTICATION IS OFF (CDS_REQUIRE_AUTH=false): any caller can use this "
             "service. Use this only for local trials."

@@ -25,7 +25,7 @@ def test_evaluate_prints_the_response(tmp_path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert [c["source"]["topic"]["code"] for c in out["cards"]] == [
-        "iv-iron-indicated", "dopamine-agonist-against", "alpha2delta-first-line"]
+        "dopamine-agonist-against", "iv-iron-indicated", "alpha2delta-first-line"]
 
 
 def test_evaluate_reads_stdin(monkeypatch, capsys) -> None:
@@ -38,15 +38,15 @@ def test_evaluate_reads_stdin(monkeypatch, capsys) -> None:
 def test_evaluate_invalid_json(tmp_path, capsys) -> None:
     assert cli.main(["evaluate", _write(tmp_path, "{oops")]) == 1
     assert capsys.readouterr().err == (
-        "rls-cds evaluate: 400: The request body is not valid JSON (unexpected character, "
-        "expected a string key at line 1 column 2)\n")
+        "rls-cds evaluate: 400: The request body is not valid JSON: the first error is at "
+        "line 1, column 2\n")
 
 
 def test_evaluate_invalid_request(tmp_path, capsys) -> None:
     body = request("order-select")
     del body["context"]["patientId"]
     assert cli.main(["evaluate", _write(tmp_path, body)]) == 1
-    assert capsys.readouterr().err == "rls-cds evaluate: 400: 'patientId' is required\n"
+    assert capsys.readouterr().err == "rls-cds evaluate: 400: context.patientId is required\n"
 
 
 def test_evaluate_missing_file(tmp_path, capsys) -> None:
@@ -59,7 +59,8 @@ def test_evaluate_bad_now(tmp_path) -> None:
         cli.main(["evaluate", _write(tmp_path, request()), "--now", "tomorrow"])
 
 
-def test_serve_execs_gunicorn_when_asked(monkeypatch) -> None:
+def test_serve_execs_gunicorn_when_asked(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
     calls = []
     monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append((argv, env)))
     monkeypatch.setenv("CDS_SERVER", "gunicorn")
@@ -72,16 +73,57 @@ def test_serve_execs_gunicorn_when_asked(monkeypatch) -> None:
         "os").environ.get("CDS_REQUIRE_AUTH")
 
 
-def test_quickstart_turns_auth_off_loudly(monkeypatch, capsys) -> None:
+def test_quickstart_turns_auth_off_loudly(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CDS_REQUIRE_AUTH", raising=False)
     calls = []
     monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append(env))
     cli.main(["quickstart"])
     env = calls[0]
     assert env["CDS_REQUIRE_AUTH"] == "false" and env["CDS_ENABLE_CONSOLE"] == "true"
-    assert "authentication (JWT) is OFF" in capsys.readouterr().err
+    assert env["RLS_CDS_AUTH_OFF_WARNED"] == "1"  # the workers do not warn again
+    out, err = capsys.readouterr()
+    assert err.count("authentication (JWT) is OFF") == 1
+    assert "CLIENT AUTHENTICATION IS OFF" not in err
+    assert out.splitlines() == [
+        "rls-cds quickstart: http://localhost:8080/",
+        "  console    http://localhost:8080/console  (try a fixture scenario or your own request)",
+        "  review     http://localhost:8080/review  (every rule with its recommendation, for a "
+        "CDS committee)",
+        "  analytics  http://localhost:8080/analytics/feedback.html  (acceptance and override "
+        "rates per rule)",
+        "  discovery  http://localhost:8080/cds-services  (the CDS Hooks discovery document to "
+        "give an EHR)",
+    ]
+    assert "CDS_REQUIRE_AUTH" not in __import__("os").environ  # the preflight restored it
+
+
+def test_a_configuration_error_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CDS_REQUIRE_AUTH", "maybe")
+    monkeypatch.setattr(cli.os, "execve", lambda *a: pytest.fail("must not start the server"))
+    assert cli.main(["serve"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "rls-cds: cannot start: CDS_REQUIRE_AUTH must be true or false, not 'maybe'\n"
+
+
+def test_evaluate_says_nothing_about_server_authentication(tmp_path, capsys) -> None:
+    assert cli.main(["evaluate", _write(tmp_path, request()), "--now", "2026-06-15"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_every_option_has_help() -> None:
+    parser = cli.build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001
+    for name, command in commands.items():
+        for action in command._actions:  # noqa: SLF001
+            assert action.help, (name, action.dest)
 
 
 def test_serve_execs_granian_by_default(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CDS_REQUIRE_AUTH", "false")
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
     calls = []
     monkeypatch.setattr(cli.os, "execve", lambda exe, argv, env: calls.append((argv, env)))
     metrics = tmp_path / "prom"

@@ -59,27 +59,26 @@ def test_malformed_json(client) -> None:
     response = client.post(SERVICE, data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.get_json() == outcome(
-        "The request body is not valid JSON (unexpected character, expected a string "
-        "key at line 1 column 2)")
+        "The request body is not valid JSON: the first error is at line 1, column 2")
 
 
 @pytest.mark.parametrize("mutate, diagnostics, expression", [
     (lambda b: b.pop("hookInstance"), "'hookInstance' is required", "(request)"),
-    (lambda b: b["context"].pop("patientId"), "'patientId' is required", "context"),
-    (lambda b: b["context"].pop("draftOrders"), "'draftOrders' is required", "context"),
+    (lambda b: b["context"].pop("patientId"), "context.patientId is required", "context"),
+    (lambda b: b["context"].pop("draftOrders"), "context.draftOrders is required", "context"),
     (lambda b: b.update(hookInstance="not-a-uuid"),
-     "hookInstance: hookInstance is not in the expected format", "hookInstance"),
+     "hookInstance is not in the expected format", "hookInstance"),
     (lambda b: b.update(hook="order-sign"),
      "hook 'order-sign' does not match this service, which answers 'order-select'", "hook"),
     (lambda b: b["context"].update(selections=["MedicationRequest/other"]),
      "context.selections[0]: MedicationRequest/other is not in context.draftOrders",
      "context.selections[0]"),
     (lambda b: b["prefetch"].update(ironStudies=[1, 2]),
-     "prefetch.ironStudies: [1, 2] is not of type 'object', 'null'",
+     "prefetch.ironStudies must be a JSON object or null, not a list",
      "prefetch.ironStudies"),
     (lambda b: b.update(fhirAuthorization={"access_token": "x", "token_type": "Bearer",
                                            "expires_in": 10, "scope": "s", "subject": "c"}),
-     "'fhirServer' is a dependency of 'fhirAuthorization'", "(request)"),
+     "fhirServer is required when fhirAuthorization is sent", "(request)"),
 ])
 def test_invalid_requests_name_the_field(client, mutate, diagnostics, expression) -> None:
     body = request("order-select")
@@ -228,7 +227,7 @@ def test_negative_lab_value_is_unusable_not_advice(client) -> None:
                                                  observation("t", "2502-3", 30, "%")])
     cards = client.post("/cds-services/rls-patient-view", json=body).get_json()["cards"]
     assert [c["source"]["topic"]["code"] for c in cards] == ["iron-studies-needed"]
-    assert "Observation/f (negative value)" in cards[0]["detail"]
+    assert "Observation/f (its value is negative)" in cards[0]["detail"]
     assert "-5 ng/mL" not in cards[0]["summary"]
 
 

@@ -32,6 +32,12 @@ def test_rule_ids_are_exactly_the_contract() -> None:
     assert set(K.rules) == RULE_IDS
 
 
+def test_card_order_ranks_every_rule_once() -> None:
+    order = K.raw["recommendations"]["card_order"]
+    assert sorted(order) == sorted(RULE_IDS)
+    assert len(order) == len(set(order))
+
+
 @pytest.mark.parametrize("rule_id", sorted(RULE_IDS))
 def test_rule_is_complete(rule_id: str) -> None:
     rule = K.rules[rule_id]

@@ -55,10 +55,11 @@ def test_what_is_still_invalid_stays_invalid_with_plain_words() -> None:
     bad = _draft(medicationCodeableConcept="pramipexole")
     reason = invalid_reason(bad)
     assert reason is not None
-    assert reason.message == "medicationCodeableConcept has the wrong type"
+    assert reason.message == (
+        "the drug (medicationCodeableConcept) is not written as FHIR R4 requires")
     assert reason.code == "MedicationRequest.medicationCodeableConcept:json_invalid"
     assert invalid_reason(_draft(authoredOn="last spring")).message == (
-        "authoredOn is not valid FHIR R4"
+        "the order date (authoredOn) is not a valid FHIR R4 value"
     )
 
 
@@ -131,7 +132,7 @@ def test_a_condition_coding_sent_as_one_object_opens_the_rls_gate() -> None:
     as_r4 = call_service(knowledge, settings, service, sc.request)
     as_sent = call_service(knowledge, settings, service, body)
     assert as_sent.rule_ids == as_r4.rule_ids == (
-        "iv-iron-indicated", "dopamine-agonist-against", "alpha2delta-first-line"
+        "dopamine-agonist-against", "iv-iron-indicated", "alpha2delta-first-line"
     )
     assert as_sent.unreadable == ()
 

@@ -63,7 +63,8 @@ def detail(knowledge: Knowledge, finding: Finding) -> str:
     """Markdown: what to do, this patient's values, notes, strength and certainty, citation."""
     rule = knowledge.rules[finding.rule_id]
     rec = rule["recommendation"]
-    parts = [rule["detail"]]
+    lead = rule.get("detail_lead")  # why the card says what it says, before what to do
+    parts = [_fill(lead, finding.values), rule["detail"]] if lead else [rule["detail"]]
     lines = _patient_lines(finding)
     if lines:
         parts.append("**This patient**\n\n" + "\n".join(lines))

@@ -6,6 +6,7 @@ strict Content-Security-Policy: the pages use no inline script or style, so none
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from cds_service.console.markdown import render_markdown, safe_url
 from cds_service.console.review import build_review
 from cds_service.console.scenarios import list_scenarios, read_scenario
 from cds_service.errors import BadRequest
+from cds_service.fhir.dates import parse_fhir_datetime
 from cds_service.governance.review_modes import site_modes_view
+from cds_service.hook_call import call_service
 
 DEFAULT_FIXTURES_DIR = REPO_ROOT / "fhir_fixtures"
 CSP = (
@@ -92,7 +95,14 @@ def console_blueprint(fixtures_dir: Path = DEFAULT_FIXTURES_DIR) -> Blueprint:
 
     @bp.get("/console/scenarios")
     def scenarios() -> Response:
-        return json_response([s.summary() for s in list_scenarios(fixtures())])
+        rank = _runtime().knowledge.card_rank
+        severity = {"critical": 0, "warning": 1, "info": 2}
+        listed = [s.summary() for s in list_scenarios(fixtures())]
+        for scenario in listed:  # expected cards in the order the service sends them
+            scenario["cards"].sort(
+                key=lambda c: (severity.get(c["indicator"], 3), rank.get(c["rule"], len(rank)))
+            )
+        return json_response(listed)
 
     @bp.get("/console/scenarios/<name>")
     def scenario_request(name: str) -> Response:
@@ -112,6 +122,30 @@ def console_blueprint(fixtures_dir: Path = DEFAULT_FIXTURES_DIR) -> Blueprint:
             raise BadRequest("response must be a CDS Hooks response object", "response")
         findings = _runtime().profiles.lint(body["response"], profile)
         return json_response({"profile": profile, "findings": [f.as_json() for f in findings]})
+
+    @bp.post("/console/send")
+    def send_as_of() -> Response:
+        """Answer ``request`` as service ``service`` would on date-time ``now``.
+
+        The same code path as the endpoint, with the service clock set: a fixture written for
+        one date gives its documented cards on any day (``expected.json`` ``now``).
+        """
+        body = read_json_body()
+        if not isinstance(body, dict):
+            raise BadRequest("The console request must be a JSON object")
+        runtime = _runtime()
+        service = runtime.services.get(body.get("service"))
+        if service is None:
+            raise BadRequest("service must be the id of one of this server's services", "service")
+        now = parse_fhir_datetime(body.get("now"))
+        if now is None:
+            raise BadRequest("now must be a date or date-time, e.g. 2026-06-15T09:00:00Z", "now")
+        settings = dataclasses.replace(runtime.settings, clock=lambda: now)
+        outcome = call_service(
+            runtime.knowledge, settings, service, body.get("request"), runtime.fetch_missing
+        )
+        runtime.after_cards(outcome.rule_ids)  # issued, as by the endpoint: feedback may follow
+        return json_response(outcome.response)
 
     @bp.get("/review")
     def review() -> str:

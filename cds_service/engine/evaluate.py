@@ -22,6 +22,7 @@ from cds_service.knowledge import Knowledge
 IRON_RULES = ("iron", "iv-iron", "oral-iron")  # rule id prefixes of the iron cards
 SHOWN_TEXT = 80  # characters of a diagnosis text quoted in the card
 _OWN_NOTE = frozenset({"iv-iron-order-active", "recent-iv-iron"})  # cards that say why already
+SEVERITY = {"critical": 0, "warning": 1, "info": 2}  # most important first: EHRs may show a few
 
 
 def rls_evidence(s: Situation) -> tuple[str, str] | None:
@@ -62,7 +63,7 @@ def rls_relevant_draft(s: Situation) -> bool:
 def evaluate(
     knowledge: Knowledge, record: PatientRecord, hook: HookInput, *, freshness_days: float
 ) -> list[Finding]:
-    """Every finding for this patient and hook, one per rule, in a stable order."""
+    """Every finding for this patient and hook, one per rule, most important first."""
     s = situation(knowledge, record, hook, freshness_days)
     evidence = rls_evidence(s)
     if evidence is None:
@@ -70,7 +71,7 @@ def evaluate(
     gates = patient_gates(s, Decision.UNKNOWN)
     unchecked = order_not_checked(s)
     if s.order_hook and not rls_relevant_draft(s):
-        return [_finish(s, f, gates, evidence) for f in unchecked]
+        return most_important_first(knowledge, [_finish(s, f, gates, evidence) for f in unchecked])
     decision, notes = decide(s)
     findings = iron_findings(s, decision, notes) + iron_sucrose_finding(s)
     findings += against_findings(s) + augmentation_finding(s) + opioid_finding(s)
@@ -79,7 +80,13 @@ def evaluate(
     findings = unchecked + findings
     findings += data_not_read(s, findings)
     gates = patient_gates(s, decision)
-    return [_finish(s, f, gates, evidence) for f in findings]
+    return most_important_first(knowledge, [_finish(s, f, gates, evidence) for f in findings])
+
+
+def most_important_first(knowledge: Knowledge, findings: list[Finding]) -> list[Finding]:
+    """Critical, then warning, then info; within one indicator, the knowledge's card_order."""
+    rank = knowledge.card_rank
+    return sorted(findings, key=lambda f: (SEVERITY[f.indicator], rank[f.rule_id]))
 
 
 def _finish(

@@ -82,6 +82,9 @@ class PatientRecord:
     medications: tuple[MedicationFact, ...] = ()  # active, on-hold, completed, stopped requests
     administrations: tuple[MedicationFact, ...] = ()
     skipped: tuple[str, ...] = ()  # "Observation/x: reason" for invalid resources we skipped
+    # (analyte, status) of results whose status never counts (preliminary...): never cited, but
+    # a card that cannot decide says that such results exist
+    uncounted: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

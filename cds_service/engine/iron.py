@@ -9,8 +9,10 @@ from enum import Enum
 from fractions import Fraction
 
 from cds_service.engine.facts import LabFact, PatientRecord, UnusableLab
-from cds_service.engine.format import NAMES, number
+from cds_service.engine.format import NAMES, lab_phrase, number
 from cds_service.knowledge import PlausibleRange
+
+NAMES_LONG = {"tsat": "Transferrin saturation", "ferritin": "Ferritin"}  # as lab_fact names them
 
 
 class Decision(Enum):
@@ -29,17 +31,15 @@ class IronStatus:
     stale: tuple[LabFact, ...]
     unusable: tuple[UnusableLab, ...]
 
-    def missing(self) -> tuple[str, ...]:
-        """Human words for what is missing, e.g. ('no fresh ferritin',)."""
-        out = []
-        for analyte, fact in (("ferritin", self.ferritin), ("tsat", self.tsat)):
-            if fact is None:
-                name = NAMES[analyte]
-                old = [s for s in self.stale if s.analyte == analyte]
-                out.append(
-                    f"{name} last on {old[0].effective.date()}" if old else f"no fresh {name}"
-                )
-        return tuple(out)
+    why: tuple[tuple[str, str], ...] = ()  # per missing analyte: (summary phrase, sentence)
+
+    def missing(self) -> str:
+        """Why ferritin or TSAT is missing, short, for a summary: 'ferritin 200 days old'."""
+        return "; ".join(short for short, _ in self.why)
+
+    def explained(self) -> str:
+        """The same in full sentences, for the first line of a card's detail."""
+        return " ".join(long[0].upper() + long[1:] + "." for _, long in self.why)
 
 
 def is_fresh(fact: LabFact, now: datetime, window_days: float) -> bool:
@@ -95,11 +95,89 @@ def computed_tsat(
     return None
 
 
+def _why_missing(
+    analyte: str,
+    record: PatientRecord,
+    stale: LabFact | None,
+    unusable: tuple[UnusableLab, ...],
+    now: datetime,
+    window_days: float,
+    texts: Mapping[str, str],
+) -> tuple[str, str]:
+    """Why ``analyte`` has no fresh usable value: (summary phrase, full sentence).
+
+    Every reason that applies is said, newest first: a newer result set aside, the latest result
+    too old, results whose status does not count (named, never cited), serum iron and TIBC on
+    different days; else there is none on record.
+    """
+    name = NAMES[analyte]
+    found: list[tuple[str, str]] = []
+    for u in sorted(unusable, key=lambda u: u.effective or now, reverse=True):
+        if u.analyte == analyte:
+            what, _, why = u.reason.partition(" set aside: ")
+            what, why = (what, why) if why else (name, u.reason)
+            if what.startswith(NAMES_LONG.get(analyte, "\0")):
+                what = name + what[len(NAMES_LONG[analyte]) :]
+            date = u.effective.date().isoformat() if u.effective else "an undated result"
+            found.append(
+                (
+                    texts["unusable_short"].format(analyte=name),
+                    texts["unusable"].format(analyte=what, date=date, reason=why),
+                )
+            )
+    if stale is not None:
+        days = (now.date() - stale.effective.date()).days
+        values = {
+            "analyte": name,
+            "lab": lab_phrase(stale),
+            "date": stale.effective.date().isoformat(),
+            "days": str(days),
+            "limit": number(Fraction(window_days).limit_denominator(1000)),
+        }
+        found.append((texts["stale_short"].format(**values), texts["stale"].format(**values)))
+    statuses = [status for a, status in record.uncounted if a == analyte]
+    if statuses:
+        values = {"analyte": name, "statuses": " or ".join(statuses)}
+        found.append((texts["status_short"].format(**values), texts["status"].format(**values)))
+    if analyte == "tsat" and stale is None:
+        apart = _panel_apart(record.labs)
+        if apart:
+            found.append(
+                (
+                    texts["different_days_short"].format(**apart),
+                    texts["different_days"].format(**apart),
+                )
+            )
+    if not found:
+        found.append(
+            (texts["none_short"].format(analyte=name), texts["none"].format(analyte=name))
+        )
+    return found[0][0], "; ".join(long for _, long in found)
+
+
+def _panel_apart(labs: tuple[LabFact, ...]) -> dict[str, str] | None:
+    """The latest serum iron and TIBC (or UIBC) when they were never drawn on the same day."""
+    iron = _latest([f for f in labs if f.analyte == "iron"])
+    partners = [f for f in labs if f.analyte in ("tibc", "uibc")]
+    partner = _latest(partners)
+    if iron is None or partner is None:
+        return None
+    iron_days = {f.effective.date() for f in labs if f.analyte == "iron"}
+    if any(p.effective.date() in iron_days for p in partners):
+        return None
+    return {
+        "iron_date": iron.effective.date().isoformat(),
+        "partner": "TIBC" if partner.analyte == "tibc" else "UIBC",
+        "partner_date": partner.effective.date().isoformat(),
+    }
+
+
 def iron_status(
     record: PatientRecord,
     now: datetime,
     window_days: float,
     plausible: Mapping[str, PlausibleRange] | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> IronStatus:
     """The most recent usable ferritin, TSAT (reported or computed) and hemoglobin, if fresh."""
     by_analyte: dict[str, list[LabFact]] = {}
@@ -128,8 +206,21 @@ def iron_status(
         if u.analyte in ("ferritin", "tsat")
         and (u.analyte not in newest_used or (u.effective and u.effective > newest_used[u.analyte]))
     )
+    why = tuple(
+        _why_missing(
+            analyte,
+            record,
+            next((f for f in stale if f.analyte == analyte), None),
+            unusable,
+            now,
+            window_days,
+            texts,
+        )
+        for analyte in ("ferritin", "tsat")
+        if analyte not in fresh and texts is not None
+    )
     return IronStatus(
-        fresh.get("ferritin"), fresh.get("tsat"), fresh.get("hemoglobin"), stale, unusable
+        fresh.get("ferritin"), fresh.get("tsat"), fresh.get("hemoglobin"), stale, unusable, why
     )
 
 

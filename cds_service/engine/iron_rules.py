@@ -121,13 +121,23 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
             )
         ]
     if decision is Decision.UNKNOWN:
-        missing = "; ".join(s.iron.missing()) or "results could not be used"
+        # Say why, with each result's age and the limit, or why it was set aside: a card must
+        # never call iron status unknown while showing a ferritin without saying why.
+        texts = s.knowledge.raw["recommendations"]["set_aside"]
+        bounded = ", ".join(lab_phrase(f) for f in _used_labs(s) if f.comparator)  # '<100'
+        if s.iron.why:
+            missing, why = s.iron.missing(), s.iron.explained()
+        elif bounded:
+            missing = texts["bound_short"].format(labs=bounded)
+            why = texts["bound"].format(labs=bounded[0].upper() + bounded[1:])
+        else:
+            missing, why = texts["undecided_short"], texts["undecided"]
         return [
             Finding(
                 "iron-studies-needed",
                 "warning" if iron_drafts else "info",
                 labs=_used_labs(s) + s.iron.stale,
-                values={"missing": missing},
+                values={"missing": missing, "why": why},
                 **base,
             )
         ]

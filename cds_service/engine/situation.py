@@ -115,7 +115,13 @@ def situation(
         all_drafts=drafts + classify(knowledge, hook.other_drafts),
         active=tuple(m for m in history if m.fact.status in ACTIVE_REQUEST),
         history=history,
-        iron=iron_status(record, hook.now, freshness_days, knowledge.plausible),
+        iron=iron_status(
+            record,
+            hook.now,
+            freshness_days,
+            knowledge.plausible,
+            knowledge.raw["recommendations"]["set_aside"],
+        ),
         recent_infusion=_recent_infusion(knowledge, record, hook.now),
         unreadable_drafts=hook.unreadable_drafts,
     )

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -111,7 +111,11 @@ def feedback_blueprint(
     def analytics_html() -> Response:
         since, until = _window()
         extra = extra_html(since, until) if extra_html else ""  # the override triage
-        page = render_report_html(store.report(since, until), since, until, extra)
+        runtime = current_app.extensions.get("rls_cds")
+        titles = (
+            {rid: rule["title"] for rid, rule in runtime.knowledge.rules.items()} if runtime else {}
+        )
+        page = render_report_html(store.report(since, until), since, until, titles, extra)
         return Response(page, 200, HTML_HEADERS, mimetype="text/html")
 
     return bp

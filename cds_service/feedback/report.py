@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 TOP_N = 5
+# Comments are free text a clinician typed: numbers (dates, record numbers, phone numbers) and
+# e-mail addresses are masked in every report. Names cannot be found reliably, which is why
+# comments are stored only when CDS_STORE_FEEDBACK_COMMENTS allows it.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_DIGITS = re.compile(r"\d+")
+
+
+def redact_comment(text: str) -> str:
+    """'seen 2026-06-01, MRN 12345' -> 'seen #-#-#, MRN #'."""
+    return _DIGITS.sub("#", _EMAIL.sub("[e-mail]", text))
 
 
 @dataclass(frozen=True)
@@ -32,9 +43,15 @@ class RuleReport:
     top_comments: tuple[tuple[str, int], ...] = ()
 
     @property
+    def with_feedback(self) -> int:
+        """Cards that received feedback: the denominator of the acceptance rate."""
+        return self.accepted + self.overridden
+
+    @property
     def acceptance_rate(self) -> float | None:
-        """accepted / (accepted + overridden), None without feedback."""
-        total = self.accepted + self.overridden
+        """accepted / (accepted + overridden): over cards with feedback, not over cards issued
+        (most cards get none); None without feedback."""
+        total = self.with_feedback
         return self.accepted / total if total else None
 
 
@@ -109,11 +126,12 @@ def _reason_label(reason: ReasonCount) -> str:
 
 def render_report_text(reports: Sequence[RuleReport]) -> str:
     """A plain-text table: one row per rule, then its top override reasons and comments."""
-    header = ("rule", "issued", "accepted", "overridden", "acceptance")
+    header = ("rule", "issued", "feedback", "accepted", "overridden", "acceptance")
     rows = [
         (
             _clean(report.rule_id) if report.rule_id is not None else "(no matching rule)",
             "-" if report.issued is None else str(report.issued),
+            str(report.with_feedback),
             str(report.accepted),
             str(report.overridden),
             "-" if report.acceptance_rate is None else f"{report.acceptance_rate:.1%}",
@@ -136,6 +154,10 @@ def render_report_text(reports: Sequence[RuleReport]) -> str:
             lines.append(f"    reason  {reason.count:>6}  {_reason_label(reason)}")
         for comment, count in report.top_comments:
             lines.append(f"    comment {count:>6}  {_clean(comment)}")
+    lines.append(
+        "issued: cards sent; feedback: cards with feedback; acceptance: accepted / cards with "
+        "feedback (not / cards issued); comments with numbers and e-mail addresses masked"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +178,13 @@ def assemble_reports(
         reasons_by_rule.setdefault(rule_id, []).append(ReasonCount(system, code, display, int(n)))
     comments_by_rule: dict[str | None, list[tuple[str, int]]] = {}
     for rule_id, comment, n in comments:
-        comments_by_rule.setdefault(rule_id, []).append((comment, int(n)))
+        masked = redact_comment(comment)
+        found = comments_by_rule.setdefault(rule_id, [])
+        same = next((i for i, (c, _) in enumerate(found) if c == masked), None)
+        if same is None:
+            found.append((masked, int(n)))
+        else:  # two comments that differ only in what was masked count as one
+            found[same] = (masked, found[same][1] + int(n))
     rule_ids = set(counts) | set(issued_by_rule)
     ordered = sorted(rule_ids, key=lambda r: (r is None, r or ""))
     return [

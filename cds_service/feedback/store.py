@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,10 +47,24 @@ def dedup_key(service_id: str, item: FeedbackItem) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _without_comments(raw_json: str | None) -> str | None:
+    """The override reason as sent, minus every userComment (one object or a list of them)."""
+    if raw_json is None:
+        return None
+    value = json.loads(raw_json)
+    for reason in value if isinstance(value, list) else [value]:
+        if isinstance(reason, dict):
+            reason.pop("userComment", None)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 class FeedbackStore:
     """Feedback items and issued-card counts in one SQL database."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, store_comments: bool = True) -> None:
+        """``store_comments`` False drops each item's free-text userComment before it is
+        written (CDS_STORE_FEEDBACK_COMMENTS): comments may carry patient details."""
+        self._store_comments = store_comments
         url = make_url(database_url)
         backend = url.get_backend_name()
         if backend == "sqlite":
@@ -83,6 +98,9 @@ class FeedbackStore:
         from alembic import command
         from alembic.config import Config
 
+        # Alembic's INFO lines (plugin set-up, each revision) say nothing an operator acts on.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._writer.begin() as conn:
@@ -114,6 +132,10 @@ class FeedbackStore:
         known = list(rule_ids)
         now = _naive_utc(datetime.now(UTC))
         rows = [self._row(service_id, item, known, now) for item in items]
+        if not self._store_comments:
+            for row in rows:
+                row["user_comment"] = None
+                row["override_reason"] = _without_comments(row["override_reason"])
         stored = 0
         with self._writer.begin() as conn:
             for start in range(0, len(rows), _CHUNK):

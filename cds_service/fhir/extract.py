@@ -93,7 +93,9 @@ class _Reader:
             facts.append(ConditionFact(label(resource), concept, active))
         return tuple(facts)
 
-    def labs(self) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...]]:
+    def labs(
+        self,
+    ) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...], tuple[tuple[str, str], ...]]:
         return select_labs(self.knowledge, self.of_type("Observation"), self.mine, self.valid)
 
     def medications(self, rtype: str, statuses: set[str], field: str) -> tuple[MedicationFact, ...]:
@@ -117,7 +119,7 @@ def build_record(
     """Everything the rules read about ``patient_id`` from the indexed (complete) prefetch,
     and the reason codes of what could not be read."""
     reader = _Reader(knowledge, patient_id, index)
-    labs, unusable = reader.labs()
+    labs, unusable, uncounted = reader.labs()
     record = PatientRecord(
         patient_id=patient_id,
         patient=reader.patient(),
@@ -129,6 +131,7 @@ def build_record(
             "MedicationAdministration", ADMINISTRATION_STATUSES, "subject"
         ),
         skipped=tuple(reader.skipped),
+        uncounted=uncounted,
     )
     return record, tuple(reader.codes)
 

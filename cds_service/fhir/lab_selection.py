@@ -33,17 +33,21 @@ def select_labs(
     observations: Iterable[Mapping[str, Any]],
     is_mine: Callable[[Mapping[str, Any]], bool],
     is_valid: Callable[[Mapping[str, Any]], bool],
-) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...]]:
-    """The usable results that can matter, and the unusable ones newer than them."""
+) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...], tuple[tuple[str, str], ...]]:
+    """The usable results that can matter, the unusable ones newer than them, and the
+    (analyte, status) of this patient's results whose status does not count."""
     statuses = knowledge.usable_lab_statuses
     candidates = []
+    uncounted: dict[tuple[str, str], None] = {}
     for resource in observations:  # runs per Observation: only cheap checks before the sort
         analyte = analyte_of(knowledge, resource)
         if analyte is None:
             continue
         status = resource.get("status")
         if isinstance(status, str) and status not in statuses:
-            continue  # preliminary, cancelled, entered-in-error...: never cited
+            if status not in ("entered-in-error", "cancelled") and is_mine(resource):
+                uncounted[(analyte, status)] = None  # preliminary...: never cited, only named
+            continue
         if is_mine(resource):
             candidates.append((effective_time(resource) or NEVER, analyte, resource))
     candidates.sort(key=itemgetter(0), reverse=True)
@@ -67,4 +71,4 @@ def select_labs(
             done.add(analyte)
             if analyte in PANEL and _panel_complete(usable, when.date()):
                 panel_day = when.date()
-    return tuple(usable), tuple(unusable)
+    return tuple(usable), tuple(unusable), tuple(uncounted)

@@ -77,17 +77,18 @@ def lab_fact(
     """A usable LabFact, or an UnusableLab saying why the result cannot be used."""
     when = effective_time(observation)
     if when is None:
-        return UnusableLab(ref, analyte_id, "no effective date")
+        return UnusableLab(ref, analyte_id, "it has no date")
     raw = _raw_value(observation)
     if raw is None:
-        return UnusableLab(ref, analyte_id, "no numeric value", when)
+        return UnusableLab(ref, analyte_id, "it has no numeric value", when)
     comparator, value, unit, shown = raw
     analyte = knowledge.analytes[analyte_id]
     canonical = to_canonical(analyte, value, unit)
     if canonical is None:
-        return UnusableLab(ref, analyte_id, f"unit '{unit or 'none'}' not understood", when)
+        why = f"unit '{unit or 'none'}' is not one the service can convert"
+        return UnusableLab(ref, analyte_id, why, when)
     if canonical < 0:
-        return UnusableLab(ref, analyte_id, "negative value", when)
+        return UnusableLab(ref, analyte_id, "its value is negative", when)
     problem = knowledge.plausible[analyte_id].problem(canonical, comparator)
     if problem:
         return UnusableLab(ref, analyte_id, f"{analyte.display} {shown} set aside: {problem}", when)

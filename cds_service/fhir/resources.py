@@ -33,7 +33,7 @@ MODELS = {
 class Invalid:
     """Why a resource could not be read: words for the card, a code for the log."""
 
-    message: str  # e.g. "medicationCodeableConcept has the wrong type"
+    message: str  # e.g. "the drug (medicationCodeableConcept) is not written as FHIR R4 requires"
     code: str  # e.g. "MedicationRequest.medicationCodeableConcept:json_invalid" (no values)
 
 
@@ -56,13 +56,29 @@ def invalid_reason(resource: Mapping[str, Any]) -> Invalid | None:
 
 ERROR_WORDS = (  # pydantic error type fragment -> what is wrong, in plain words
     ("missing", "is missing"),
-    ("list_type", "is not a list"),
-    ("json_invalid", "has the wrong type"),
-    ("_type", "has the wrong type"),
+    ("list_type", "should be a list"),
+    ("json_invalid", "is not written as FHIR R4 requires"),
+    ("_type", "is not written as FHIR R4 requires"),
     ("literal", "has a value FHIR R4 does not allow"),
     ("enum", "has a value FHIR R4 does not allow"),
     ("pattern", "is not in FHIR format"),
 )
+FIELD_WORDS = {  # the elements the rules read, as a clinician names them
+    "medicationCodeableConcept": "the drug",
+    "medicationReference": "the drug",
+    "authoredOn": "the order date",
+    "status": "the status",
+    "intent": "the order intent",
+    "subject": "the patient",
+    "code": "the code",
+    "clinicalStatus": "the clinical status",
+    "verificationStatus": "the verification status",
+    "valueQuantity": "the result value",
+    "effectiveDateTime": "the date",
+    "effectivePeriod": "the date",
+    "reasonCode": "the reason",
+    "birthDate": "the birth date",
+}
 
 
 def _strict_error(resource: Mapping[str, Any]) -> Invalid | None:
@@ -73,8 +89,10 @@ def _strict_error(resource: Mapping[str, Any]) -> Invalid | None:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__") or "resource"
         kind = str(first.get("type", "invalid"))
-        words = next((w for frag, w in ERROR_WORDS if frag in kind), "is not valid FHIR R4")
-        return Invalid(f"{where} {words}", f"{resource['resourceType']}.{where}:{kind}")
+        words = next((w for frag, w in ERROR_WORDS if frag in kind), "is not a valid FHIR R4 value")
+        named = FIELD_WORDS.get(where.split(".")[0])
+        subject = f"{named} ({where})" if named else where
+        return Invalid(f"{subject} {words}", f"{resource['resourceType']}.{where}:{kind}")
     except (TypeError, ValueError) as exc:  # fhir.resources raises these for some shapes
         kind = type(exc).__name__
         return Invalid("it is not valid FHIR R4", f"{resource['resourceType']}:{kind}")

@@ -226,6 +226,7 @@ class Knowledge:
     rules: dict[str, dict[str, Any]]
     citations: dict[str, dict[str, str]]
     notes: dict[str, str]
+    card_rank: dict[str, int]  # rule id -> its place in recommendations.json "card_order"
 
     def system_name(self, uri: object) -> str:
         """'loinc' for any spelling of LOINC's URI; other strings as given; '' for non-strings."""
@@ -380,4 +381,5 @@ def build_knowledge(raw: dict[str, Any]) -> Knowledge:
         rules=recs["rules"],
         citations=raw["citations"]["citations"],
         notes=recs["notes"],
+        card_rank={rule_id: i for i, rule_id in enumerate(recs["card_order"])},
     )

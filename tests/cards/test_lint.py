@@ -61,7 +61,7 @@ def test_epic_linter_lists_what_epic_would_reject_or_ignore_in_the_spec_answer(
     assert first.quote == 'Only the value "any" is currently supported.'
     assert (first.section, first.url) == ("Card Attributes", EPIC_URL)
     assert [f.path for f in findings if f.constraint == "epic-one-action-per-suggestion"] == [
-        f"cards[1].suggestions[{i}].actions" for i in range(3)]
+        f"cards[0].suggestions[{i}].actions" for i in range(3)]
 
 
 @pytest.mark.parametrize("profile", ["spec", "oracle", "sandbox"])
@@ -172,5 +172,5 @@ def test_cli_evaluate_renders_through_the_chosen_profile(
     assert main(["evaluate", request, "--now", "2026-06-15T09:00:00Z", "--profile", "epic"]) == 0
     response = json.loads(capsys.readouterr().out)
     assert [c["source"]["topic"]["code"] for c in response["cards"]] == [
-        "ivironindicated", "dopamineagonistagainst", "alpha2deltafirstline"]
+        "dopamineagonistagainst", "ivironindicated", "alpha2deltafirstline"]
     assert lint(response, "epic") == []

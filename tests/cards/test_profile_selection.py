@@ -60,8 +60,8 @@ def _topics(client: FlaskClient, body: dict[str, Any], iss: str | None = None) -
     return [c["source"]["topic"]["code"] for c in response.get_json()["cards"]]
 
 
-SPEC_TOPICS = ["iv-iron-indicated", "dopamine-agonist-against", "alpha2delta-first-line"]
-EPIC_TOPICS = ["ivironindicated", "dopamineagonistagainst", "alpha2deltafirstline"]
+SPEC_TOPICS = ["dopamine-agonist-against", "iv-iron-indicated", "alpha2delta-first-line"]
+EPIC_TOPICS = ["dopamineagonistagainst", "ivironindicated", "alpha2deltafirstline"]
 
 
 def test_the_verified_issuers_profile_wins(tmp_path: Path) -> None:

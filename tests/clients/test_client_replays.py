@@ -248,9 +248,9 @@ def test_epic_medication_by_absolute_reference_is_resolved(tmp_path: Path) -> No
     now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
     cards = _post(body, now, tmp_path).get_json()["cards"]
     assert _pairs({"cards": cards}) == [
-        ["iv-iron-indicated", "info"], ["augmentation-risk-active-da", "warning"]
+        ["augmentation-risk-active-da", "warning"], ["iv-iron-indicated", "info"]
     ]
-    assert "ropinirole" in cards[1]["summary"].lower()
+    assert "ropinirole" in cards[0]["summary"].lower()
 
 
 def test_sandbox_patient_view_offers_nothing_it_cannot_apply(tmp_path: Path) -> None:

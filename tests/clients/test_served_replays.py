@@ -156,14 +156,14 @@ def _pairs(body: dict[str, Any]) -> list[list[str]]:
     return out
 
 
-THREE = [["iv-iron-indicated", "info"], ["dopamine-agonist-against", "warning"],
+THREE = [["dopamine-agonist-against", "warning"], ["iv-iron-indicated", "info"],
          ["alpha2delta-first-line", "info"]]
 CASES = [
     (SANDBOX, "sandbox/order-select-pramipexole.json", "rls-order-select", THREE),
     (SANDBOX, "sandbox/order-select-pramipexole-with-reason.json", "rls-order-select", THREE),
     (SANDBOX, "sandbox/order-sign-pramipexole.json", "rls-order-sign", THREE),
     (SANDBOX, "sandbox/patient-view.json", "rls-patient-view",
-     [["iv-iron-indicated", "info"], ["augmentation-risk-active-da", "warning"]]),
+     [["augmentation-risk-active-da", "warning"], ["iv-iron-indicated", "info"]]),
     (EPIC, "epic/patient-view.json", "rls-patient-view", [["iv-iron-indicated", "info"]]),
     (EPIC, "epic/order-select.json", "rls-order-select", THREE),
     (EPIC, "epic/order-sign.json", "rls-order-sign", THREE),
@@ -191,7 +191,7 @@ def test_each_client_gets_its_profile(served: Served) -> None:
     sandbox = _call(served, SANDBOX, "rls-order-select", body)
     epic = _call(served, EPIC, "rls-order-select", body)
     assert [c["source"]["topic"]["code"] for c in epic["cards"]] == [
-        "ivironindicated", "dopamineagonistagainst", "alpha2deltafirstline"
+        "dopamineagonistagainst", "ivironindicated", "alpha2deltafirstline"
     ]
     assert {c.get("selectionBehavior") for c in epic["cards"] if "suggestions" in c} == {"any"}
     agonist = next(c for c in sandbox["cards"]

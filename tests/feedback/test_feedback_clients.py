@@ -44,7 +44,8 @@ def _service(name: str) -> str:
 
 @pytest.fixture
 def client(tmp_path: Path) -> FlaskClient:
-    return create_app({"require_auth": False, "data_dir": tmp_path}).test_client()
+    settings = {"require_auth": False, "data_dir": tmp_path, "store_feedback_comments": True}
+    return create_app(settings).test_client()
 
 
 def _rows(client: FlaskClient) -> list[tuple[Any, ...]]:

@@ -67,11 +67,14 @@ def test_report_json_omits_absent_values() -> None:
 def test_report_text_table() -> None:
     text = render_report_text(REPORTS)
     lines = text.splitlines()
-    assert lines[0].split() == ["rule", "issued", "accepted", "overridden", "acceptance"]
-    assert lines[2].split() == ["rls-iron-check", "12", "3", "1", "75.0%"]
+    assert lines[0].split() == ["rule", "issued", "feedback", "accepted", "overridden",
+                                "acceptance"]
+    assert lines[2].split() == ["rls-iron-check", "12", "4", "3", "1", "75.0%"]
+    assert lines[-1].startswith("issued: cards sent; feedback: cards with feedback; "
+                                "acceptance: accepted / cards with feedback (not / cards issued)")
     assert "reason       1  declined (Patient declined)" in text
     assert "(no matching rule)" in text
-    assert render_report_text([]).splitlines()[-1] == "(no feedback)"
+    assert render_report_text([]).splitlines()[-2] == "(no feedback)"
 
 
 def test_report_text_strips_control_characters() -> None:
@@ -122,6 +125,7 @@ def test_cli_prints_table_and_json(sqlite_url: str, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out.splitlines()[2].split() == [
         "rls-iron-check",
         "-",
+        "2",
         "1",
         "1",
         "50.0%",

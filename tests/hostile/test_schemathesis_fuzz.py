@@ -48,6 +48,7 @@ PLAN: list[tuple[str, tuple[GenerationMode, ...], int, int]] = [
     ("GET /analytics/firing", (POSITIVE, NEGATIVE), 30, 1),
     ("GET /analytics/firing.html", (POSITIVE, NEGATIVE), 20, 1),
     ("GET /analytics/triage", (POSITIVE, NEGATIVE), 20, 1),
+    ("GET /", (POSITIVE,), 1, 1),
     ("GET /healthz", (POSITIVE,), 1, 1),
     ("GET /readyz", (POSITIVE,), 1, 1),
     ("GET /metrics", (POSITIVE,), 1, 1),

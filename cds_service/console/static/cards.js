@@ -28,6 +28,24 @@ function renderAction(action) {
   return li;
 }
 
+const KINDS = { MedicationRequest: "a medication order", ServiceRequest: "a lab or procedure order" };
+
+/** In words, what accepting the suggestion does: "Creates a medication order: gabapentin; then removes the draft order MedicationRequest/draft-1". */
+export function suggestionInWords(suggestion) {
+  const steps = (suggestion.actions || []).map((action) => {
+    if (action.type === "delete") return `removes the draft order ${action.resourceId || "(unnamed)"}`;
+    const resource = action.resource || {};
+    const kind = KINDS[resource.resourceType] || resource.resourceType || "a resource";
+    const concept = resource.medicationCodeableConcept || resource.code || {};
+    const what = concept.text || (Array.isArray(concept.coding) && concept.coding[0] && concept.coding[0].display) || "";
+    const verb = action.type === "update" ? "updates" : "creates";
+    return `${verb} ${kind}${what ? `: ${what}` : ""}`;
+  });
+  if (!steps.length) return "";
+  const text = steps.join("; then ");
+  return text[0].toUpperCase() + text.slice(1) + ".";
+}
+
 function renderSuggestion(suggestion) {
   const box = el("div", "suggestion" + (suggestion.isRecommended ? " suggestion--recommended" : ""));
   const button = el("button", "suggestion__button", suggestion.label);
@@ -43,7 +61,7 @@ function renderSuggestion(suggestion) {
     raw.hidden = !raw.hidden;
     button.setAttribute("aria-expanded", String(!raw.hidden));
   });
-  box.append(button, actions);
+  box.append(button, el("p", "suggestion__words", suggestionInWords(suggestion)), actions);
   if (resources.length) box.append(raw);
   return box;
 }

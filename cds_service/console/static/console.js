@@ -32,7 +32,7 @@ function setStatus(kind, text) {
 
 function showServiceInfo() {
   const service = services.find((s) => s.id === $("service").value);
-  $("service-info").textContent = service ? `${service.hook}: ${service.description}` : "";
+  $("service-info").textContent = service ? `${service.title || service.id} (${service.hook}): ${service.description}` : "";
 }
 
 async function loadServices() {
@@ -43,6 +43,7 @@ async function loadServices() {
   for (const service of services) {
     const option = el("option", "", `${service.title || service.id} (${service.id})`);
     option.value = service.id;
+    option.title = option.textContent; // the full title, also where the list is narrow
     select.append(option);
   }
   showServiceInfo();
@@ -72,6 +73,8 @@ function showExpected(scenario) {
 async function pickScenario() {
   const scenario = scenarios.find((s) => s.name === $("scenario").value);
   $("scenario-info").textContent = "";
+  $("as-of").value = "";
+  clearAnswer();
   showExpected(scenario);
   if (!scenario) return;
   try {
@@ -81,10 +84,8 @@ async function pickScenario() {
     const wanted = services.some((s) => s.id === scenario.service) ? scenario.service : byHook && byHook.id;
     if (wanted) $("service").value = wanted;
     showServiceInfo();
-    const when = scenario.now
-      ? ` Written for ${scenario.now}; the service answers at today's date, so cards that depend on the age of results may differ (the review page runs it at that date).`
-      : "";
-    $("scenario-info").textContent = (scenario.description || "") + when;
+    $("as-of").value = scenario.now || "";
+    $("scenario-info").textContent = scenario.description || "";
   } catch (error) {
     setStatus("error", `Could not load the scenario: ${error.message}`);
   }
@@ -104,12 +105,60 @@ function describeError(status, parsed, text) {
   return `HTTP ${status}: ${issues.join("; ") || text.slice(0, 300) || "no details"}`;
 }
 
+/** " (line 3, column 7)" from the browser's JSON error, without the parser's own wording. */
+function jsonErrorPlace(text, error) {
+  const match = /position (\d+)/.exec(error.message || "");
+  if (!match) return "";
+  const before = text.slice(0, Number(match[1]));
+  const lines = before.split("\n");
+  return ` (line ${lines.length}, column ${lines[lines.length - 1].length + 1})`;
+}
+
+/** Forget the previous answer: a failed send must not leave old cards on screen. */
+function clearAnswer() {
+  $("raw-request").textContent = "";
+  $("raw-response").textContent = "";
+  $("comparison").replaceChildren();
+  lastResponse = null;
+  showLint(null, "");
+  renderCards(null);
+}
+
+/** Expected (the scenario's expected.json) and actual cards side by side; a difference is flagged. */
+function compareWithExpected(cards) {
+  const box = $("comparison");
+  box.replaceChildren();
+  const scenario = scenarios.find((s) => s.name === $("scenario").value);
+  if (!scenario || !cards) return;
+  const key = (rule, indicator) => `${rule} (${indicator})`;
+  const expected = scenario.cards.map((c) => key(c.rule, c.indicator));
+  const actual = cards.map((c) => key((c.source && c.source.topic && c.source.topic.code) || "?", c.indicator));
+  const same = expected.length === actual.length && [...expected].sort().join("|") === [...actual].sort().join("|");
+  const table = el("table", "comparison__table");
+  const head = el("tr");
+  head.append(el("th", "", "Expected"), el("th", "", "Actual"));
+  table.append(head);
+  for (let i = 0; i < Math.max(expected.length, actual.length); i += 1) {
+    const row = el("tr");
+    const want = expected[i] || "";
+    const got = actual[i] || "";
+    row.append(el("td", actual.includes(want) ? "" : "missing", want), el("td", expected.includes(got) ? "" : "unexpected", got));
+    table.append(row);
+  }
+  const verdict = same
+    ? el("p", "comparison__verdict comparison__verdict--same", "The cards match the scenario's expected cards.")
+    : el("p", "comparison__verdict comparison__verdict--differ", "Difference: the cards do not match the scenario's expected cards.");
+  box.dataset.match = same ? "true" : "false";
+  box.append(verdict, table);
+}
+
 async function send() {
+  clearAnswer();
   let body;
   try {
     body = JSON.parse($("request").value);
   } catch (error) {
-    setStatus("error", `The request is not valid JSON: ${error.message}`);
+    setStatus("error", `The request is not valid JSON${jsonErrorPlace($("request").value, error)}: check the brackets, quotes and commas there.`);
     return;
   }
   const id = $("service").value;
@@ -118,19 +167,18 @@ async function send() {
     return;
   }
   const url = `/cds-services/${encodeURIComponent(id)}`;
-  $("raw-request").textContent = `POST ${url}\n\n${JSON.stringify(body, null, 2)}`;
-  $("raw-response").textContent = "";
-  lastResponse = null;
-  showLint(null, "");
-  renderCards(null);
+  const asOf = $("as-of").value.trim();
+  const note = asOf ? ` (evaluated as of ${asOf} through /console/send)` : "";
+  $("raw-request").textContent = `POST ${url}${note}\n\n${JSON.stringify(body, null, 2)}`;
   setStatus("pending", "Sending…");
   let response;
   let text;
   try {
-    response = await fetch(url, {
+    // With an "as of" date the console asks for the same code path with the service clock set.
+    response = await fetch(asOf ? "/console/send" : url, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
+      body: JSON.stringify(asOf ? { service: id, now: asOf, request: body } : body),
     });
     text = await response.text();
   } catch (error) {
@@ -153,6 +201,7 @@ async function send() {
   const cards = parsed && Array.isArray(parsed.cards) ? parsed.cards : [];
   lastResponse = parsed;
   renderCards(cards);
+  compareWithExpected(cards);
   lintShown();
   setStatus("ok", `HTTP ${response.status}: ${cards.length} card${cards.length === 1 ? "" : "s"}`);
 }
