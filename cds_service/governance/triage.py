@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from cds_service.feedback.report import redact_comment
 from cds_service.feedback.tables import feedback_items
 
 # Phrases that, in an override comment, say the card itself was wrong rather than declined.
@@ -88,7 +89,8 @@ def triage(engine: Engine, since: datetime | None = None, until: datetime | None
         elif outcome == "overridden":
             entry.overridden += n
     for rule, text, n in comments:
-        rules[rule].comments.append((text, n, complaints_in(text)))
+        # shown masked like every report (numbers, e-mail addresses); judged as written
+        rules[rule].comments.append((redact_comment(text), n, complaints_in(text)))
     for entry in rules.values():
         entry.comments.sort(key=lambda c: (not c[2], -c[1], c[0]))  # complaints first
     return sorted(rules.values(), key=lambda r: (-r.score, -r.overridden, r.rule_id or ""))

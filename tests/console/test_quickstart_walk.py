@@ -156,7 +156,7 @@ def test_the_quickstart_walk(
     assert posted.status == 200 and posted.json()["stored"] == 1
     quickstart_app.extensions["rls_cds"].issued.flush()  # written every few seconds otherwise
     page.goto(f"{quickstart_url}/analytics/feedback.html")
-    row = page.locator("tr", has_text="dopamine-agonist-against")
+    row = page.locator("table").first.locator("tr", has_text="dopamine-agonist-against")
     expect(row).to_have_count(1)
     expect(row.locator("td").first).to_contain_text("Dopamine agonist for RLS")
     # sent twice from the console (2026 and 2030), one override: 0 % of the 1 with feedback

@@ -31,7 +31,7 @@ def test_complaint_phrases():
 
 def test_triage_ranks_the_complained_rule_first_over_http(tmp_path):
     _, now, _ = fixture("rls-ferritin-90-band-orders-fcm")
-    app = served(tmp_path, None, now)
+    app = served(tmp_path, None, now, store_feedback_comments=True)  # triage reads comments
     client = app.test_client()
     items = [
         _item(BAD, "overridden", "already had IV iron last month"),
@@ -59,7 +59,7 @@ def test_triage_ranks_the_complained_rule_first_over_http(tmp_path):
 
 def test_triage_cli(tmp_path, capsys):
     _, now, _ = fixture("rls-ferritin-90-band-orders-fcm")
-    app = served(tmp_path, None, now)
+    app = served(tmp_path, None, now, store_feedback_comments=True)
     call(app.test_client(), ISS_A, "/cds-services/rls-order-select/feedback",
          {"feedback": [_item(BAD, "overridden", "duplicate alert")]})
     url = f"sqlite:///{tmp_path}/var/feedback.sqlite3"
