@@ -88,7 +88,6 @@ def build(target: str, hook: str, observations: int) -> Callable[[], bytes]:
         from bench.floor_app import app
     else:
         from bench.inprocess import make_app
-
         from cds_service.app import tune_gc
 
         app = make_app()  # authentication off, clock at NOW; the service parses with orjson

@@ -110,7 +110,8 @@ def answers() -> dict[str, Any]:
                    "patient-view": "rls-patient-view"}.get(body.get("hook"), "rls-patient-view")
         path = f"/cds-services/{service}"
 
-        def post(data: bytes, profile: str | None = None) -> str:
+        def post(data: bytes, profile: str | None = None, client: Any = client,
+                 path: str = path) -> str:
             runtime = client.application.extensions["rls_cds"]
             saved = runtime.settings.ehr_profile
             if profile:

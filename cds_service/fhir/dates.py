@@ -17,7 +17,11 @@ def parse_fhir_datetime(value: object) -> datetime | None:
             return datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
         if len(text) == 10:
             return datetime.fromisoformat(text).replace(tzinfo=UTC)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # Python 3.11 reads a final "Z" itself; only a "Z" elsewhere needs the old rewrite.
+        if len(text) > 11 and text[10] == "T" and text[-1] == "Z" and text.count("Z") == 1:
+            parsed = datetime.fromisoformat(text)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if parsed.tzinfo is UTC:  # the common case ("...Z"): already what we return
             return parsed
         if parsed.tzinfo is None:
