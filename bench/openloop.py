@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -93,6 +97,32 @@ def offer(url: str, body: bytes, *, rate: float, duration: float) -> dict[str, A
     }
 
 
+def offer_hey(
+    url: str, body_file: Path, *, rate: float, duration: float, workers: int = 64
+) -> dict[str, Any]:
+    """The same rate from ``hey -q`` (Go, much less CPU than the asyncio generator): ``workers``
+    senders, each limited to rate/workers per second. Each sender waits for its answer, so a
+    server that falls behind is offered less (reported as achieved_rps below offered_rps)."""
+    command = [
+        "hey", "-z", f"{duration}s", "-c", str(workers), "-q", f"{rate / workers:.3f}",
+        "-m", "POST", "-T", "application/json", "-D", str(body_file), "-disable-keepalive",
+        "-o", "csv", url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    ok = sorted(float(r["response-time"]) for r in rows if r.get("status-code") == "200")
+    return {
+        "offered_rps": rate,
+        "answered": len(ok),
+        "achieved_rps": round(len(ok) / duration, 1),
+        "p50_ms": round(percentile(ok, 50) * 1000, 2),
+        "p90_ms": round(percentile(ok, 90) * 1000, 2),
+        "p99_ms": round(percentile(ok, 99) * 1000, 2),
+        "max_ms": round(ok[-1] * 1000, 2) if ok else None,
+        "errors": {"status": len(rows) - len(ok)},
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.openloop", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
@@ -101,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fraction", type=float, default=0.5, help="of the service's capacity")
     parser.add_argument("--rate", type=float, help="offer this rate instead")
     parser.add_argument("--server", default="gunicorn-sync")
+    parser.add_argument(
+        "--generator", choices=("asyncio", "hey"), default="hey" if shutil.which("hey") else
+        "asyncio", help="hey -q when installed (less CPU taken from the servers)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -119,13 +152,18 @@ def main(argv: list[str] | None = None) -> None:
         )
         rate = args.rate or round(capacity["rps"] * args.fraction)
         print(f"service closed-loop capacity {capacity['rps']:.0f} rps "
-              f"({capacity.get('generator', 'wrk')}); offering {rate} rps")
+              f"({capacity.get('generator', 'wrk')}); offering {rate} rps with {args.generator}")
         rounds: dict[str, list[dict[str, Any]]] = {"service": [], "floor": []}
         servers = {"service": service, "floor": floor}
         for r in range(args.rounds):
             order = ("floor", "service") if r % 2 == 0 else ("service", "floor")
             for name in order:
-                got = offer(servers[name].url(SERVICE_ID), body, rate=rate, duration=args.duration)
+                url = servers[name].url(SERVICE_ID)
+                got = (
+                    offer_hey(url, body_file, rate=rate, duration=args.duration)
+                    if args.generator == "hey"
+                    else offer(url, body, rate=rate, duration=args.duration)
+                )
                 rounds[name].append(got)
                 print(f"round {r + 1} {name:<8} p50 {got['p50_ms']:7.2f} ms  p99 "
                       f"{got['p99_ms']:7.2f} ms  answered {got['answered']} "
@@ -146,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         result = {
             "server": args.server,
+            "generator": args.generator,
             "capacity": capacity,
             "rate": rate,
             "rounds": rounds,
