@@ -99,3 +99,12 @@ def test_access_line_is_written_directly_or_through_logging_alike(tmp_path, caps
     for line in (first, second):
         del line["ts"], line["duration_ms"]
     assert first == second == {"method": "GET", "path": "/cds-services", "status": 200}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-10-01T24:00:00Z", "2026-02-30T10:00:00Z", "2026-10-01T10:00:0ZZ", "2026-10-01T10:00:00z",
+     " 2026-10-01T10:00:0Z", "2026-10-01 10:00:00Z", "0001-01-01T00:00:00Z"],
+)
+def test_the_twenty_character_shortcut_refuses_and_accepts_as_the_general_path(text):
+    assert parse_fhir_datetime(text) == _general(text.strip())
