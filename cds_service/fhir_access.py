@@ -3,6 +3,7 @@ failures -> 412, timings -> metrics."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,6 @@ from typing import Any
 from cds_service.config import Settings
 from cds_service.errors import PrefetchUnavailable
 from cds_service.fhir.client import FhirAccessPolicy, FhirUnavailable
-from cds_service.fhir.fallback import fill_missing_prefetch, make_session
 from cds_service.hook_call import FetchMissing
 from cds_service.observability import observe_fhir_fallback
 
@@ -42,12 +42,23 @@ def fetcher(settings: Settings) -> FetchMissing:
         max_pages=settings.fhir_max_pages,
         max_workers=settings.fhir_max_workers,
     )
-    session = make_session(pool_size=max(10, policy.max_workers))
-    executor = ThreadPoolExecutor(max_workers=policy.max_workers, thread_name_prefix="fhir")
+    shared: list[Any] = []  # [session, executor], made by the first fetch of this process
+    lock = threading.Lock()
 
     def fetch_missing(
         templates: Mapping[str, str], body: Mapping[str, Any], prefetch: Mapping[str, Any]
     ) -> dict[str, Any]:
+        # The fallback (and requests with it) is imported only where a fetch is needed:
+        # most sites send prefetch, and every worker would otherwise carry it (about 5 MB).
+        from cds_service.fhir.fallback import fill_missing_prefetch, make_session
+
+        with lock:
+            if not shared:
+                shared.append(make_session(pool_size=max(10, policy.max_workers)))
+                shared.append(
+                    ThreadPoolExecutor(max_workers=policy.max_workers, thread_name_prefix="fhir")
+                )
+        session, executor = shared
         started = time.perf_counter()
         try:
             filled = fill_missing_prefetch(

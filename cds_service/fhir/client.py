@@ -6,9 +6,11 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
 
-import requests
+if TYPE_CHECKING:  # requests is imported by the first fallback fetch, not by every worker
+    import requests
 
 log = logging.getLogger(__name__)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -152,6 +154,8 @@ class FhirClient:
         raise FhirUnavailable("FHIR server redirected too many times")
 
     def _send(self, url: str, headers: dict[str, str], deadline: float) -> requests.Response:
+        import requests
+
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FhirUnavailable(f"timed out after {self.policy.deadline_s} s")
@@ -171,6 +175,8 @@ class FhirClient:
             raise FhirUnavailable(f"request to FHIR server {_origin(url)} failed") from None
 
     def _parse(self, resp: requests.Response, deadline: float) -> dict:
+        import requests
+
         with resp:
             if resp.status_code != 200:
                 log.info("FHIR server %s answered %s", _origin(resp.url), resp.status_code)

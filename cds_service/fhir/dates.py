@@ -7,17 +7,29 @@ from datetime import UTC, date, datetime
 
 def parse_fhir_datetime(value: object) -> datetime | None:
     """'2026', '2026-10', '2026-10-01' or a full dateTime -> aware UTC datetime; None if invalid."""
+    if type(value) is str and len(value) == 20 and value[19] == "Z" and value[10] == "T":
+        # 'YYYY-MM-DDThh:mm:ssZ', what EHRs send for nearly every result: Python 3.11 reads
+        # the final "Z" as UTC itself, with no other step needed (ValueError: not a date).
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
     if not isinstance(value, str) or not value:
         return None
     text = value.strip()
     try:
-        if len(text) == 4:
+        n = len(text)
+        if n == 4:
             return datetime(int(text), 1, 1, tzinfo=UTC)
-        if len(text) == 7:
+        if n == 7:
             return datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
-        if len(text) == 10:
+        if n == 10:
             return datetime.fromisoformat(text).replace(tzinfo=UTC)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # Python 3.11 reads a final "Z" itself; only a "Z" elsewhere needs the old rewrite.
+        if n > 11 and text[10] == "T" and text[-1] == "Z" and text.count("Z") == 1:
+            parsed = datetime.fromisoformat(text)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if parsed.tzinfo is UTC:  # the common case ("...Z"): already what we return
             return parsed
         if parsed.tzinfo is None:

@@ -16,18 +16,23 @@ from cds_service.knowledge import Knowledge
 
 def analyte_of(knowledge: Knowledge, observation: Mapping[str, Any]) -> str | None:
     """The analyte an Observation reports, from any of its LOINC codings."""
+    # Runs for every Observation of the prefetch: one dict lookup per coding, no type checks
+    # on the common shape (the keys are (str, str): any other system or code finds nothing).
     code = observation.get("code")
-    codings = as_list(code.get("coding")) if isinstance(code, dict) else None
-    if not codings:
+    if not isinstance(code, dict):
         return None
+    codings = code.get("coding")
+    if not isinstance(codings, list):
+        codings = as_list(codings)
     by_coding = knowledge.analyte_by_coding
     for coding in codings:
         if isinstance(coding, dict):
-            system, value = coding.get("system"), coding.get("code")
-            if isinstance(system, str) and isinstance(value, str):
-                analyte = by_coding.get((system, value))
-                if analyte:
-                    return analyte
+            try:
+                analyte = by_coding.get((coding.get("system"), coding.get("code")))
+            except TypeError:  # an unhashable system or code (a list, an object)
+                continue
+            if analyte:
+                return analyte
     return None
 
 

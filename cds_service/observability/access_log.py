@@ -10,6 +10,7 @@ bodies, headers and tokens are never read here, and the path is the matched rout
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -48,6 +49,14 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, _value: TextIO) -> None:
         """Ignore the stream StreamHandler.__init__ sets."""
+
+    def write_line(self, line: str) -> None:
+        """What emit() writes for a record whose message is ``line``, under the same lock;
+        like emit(), a failed write never fails the request."""
+        with self.lock, contextlib.suppress(OSError, ValueError):  # type: ignore[union-attr]
+            stream = sys.stdout
+            stream.write(line + self.terminator)
+            stream.flush()
 
 
 def access_logger() -> logging.Logger:
@@ -104,10 +113,20 @@ def _finish(status: int) -> None:
     logger = access_logger()
     if logger.isEnabledFor(logging.INFO):
         # Every value is a fixed word, a number or an id checked against _ID_RE: ASCII only.
-        # makeRecord + handle: the same record as logger.info, without walking the stack for
-        # a caller that this line never shows.
+        # Otherwise makeRecord + handle: the same record as logger.info, without walking the
+        # stack for a caller that this line never shows.
         line = orjson.dumps(record).decode()
-        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, line, (), None))
+        handlers = logger.handlers
+        own = handlers[0] if len(handlers) == 1 else None
+        plain = not (logger.filters or (own and (own.filters or own.level > logging.INFO)))
+        if type(own) is StdoutHandler and plain:
+            # Only our own handler: the line it would format, written directly, without
+            # building a LogRecord (a third of the access log's cost per request).
+            own.write_line(line)
+        else:
+            logger.handle(
+                logger.makeRecord(logger.name, logging.INFO, __file__, 0, line, (), None)
+            )
 
 
 class _StartTimer:
