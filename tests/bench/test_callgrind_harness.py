@@ -19,7 +19,7 @@ def test_the_counted_call_answers_each_hook_with_the_services_cards(hook):
     if hook == "patient-view":
         assert rules == ["iv-iron-indicated"]
     else:
-        assert rules == ["iv-iron-indicated", "dopamine-agonist-against", "alpha2delta-first-line"]
+        assert rules == ["dopamine-agonist-against", "iv-iron-indicated", "alpha2delta-first-line"]
     assert [card["indicator"] for card in floor["cards"]] == ["warning"]
 
 
