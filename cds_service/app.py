@@ -113,7 +113,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_feedback(app, runtime)
     _init_governance(app, runtime)
     init_observability(
-        app, readiness_checks=_readiness_checks(runtime), known_services=list(runtime.services)
+        app,
+        readiness_checks=_readiness_checks(runtime),
+        known_services=list(runtime.services),
+        metrics_token=settings.metrics_token,
     )
     _register_errors(app)
     return app

@@ -67,6 +67,7 @@ class Settings:
     database_url: str | None = None
     data_dir: Path = REPO_ROOT / "var"
     enable_console: bool = False
+    metrics_token: str | None = None  # when set, GET /metrics needs "Authorization: Bearer <it>"
     # Free-text override comments may name patients: kept only when a site allows it.
     store_feedback_comments: bool = False
     ehr_profile: str = "spec"
@@ -102,6 +103,7 @@ ENV: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CDS_DATABASE_URL": ("database_url", lambda n, v: v or None),
     "CDS_DATA_DIR": ("data_dir", lambda n, v: Path(v)),
     "CDS_ENABLE_CONSOLE": ("enable_console", _bool),
+    "CDS_METRICS_TOKEN": ("metrics_token", lambda n, v: v.strip() or None),
     "CDS_STORE_FEEDBACK_COMMENTS": ("store_feedback_comments", _bool),
     "CDS_EHR_PROFILE": ("ehr_profile", lambda n, v: v.strip().lower() or "spec"),
     "CDS_EHR_SITE_CODES": ("ehr_site_codes", lambda n, v: v),

@@ -35,6 +35,7 @@ def init_observability(
     *,
     readiness_checks: Mapping[str, Callable[[], bool]],
     known_services: Collection[str] | None = None,
+    metrics_token: str | None = None,
 ) -> None:
     """Add /healthz, /readyz, /metrics and the per-request JSON access log and metrics to ``app``.
 
@@ -48,5 +49,5 @@ def init_observability(
     if known_services is not None:
         set_known_services(known_services)
     app.register_blueprint(health_blueprint())
-    app.register_blueprint(metrics_blueprint())
+    app.register_blueprint(metrics_blueprint(metrics_token))
     init_access_log(app)

@@ -10,6 +10,7 @@ keeps at most a fixed number of distinct values, past which it reports "other".
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 import threading
@@ -17,8 +18,11 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 import flask
+import orjson
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
+
+from cds_service.errors import operation_outcome
 
 OTHER = "other"
 NONE = "-"
@@ -141,13 +145,26 @@ def render_metrics(accept: str | None) -> tuple[bytes, str]:
     return encoder(registry), content_type
 
 
-def metrics_blueprint() -> flask.Blueprint:
-    """The blueprint that serves GET /metrics."""
+def _refused() -> flask.Response:
+    body = orjson.dumps(operation_outcome("GET /metrics needs the metrics bearer token", "login"))
+    return flask.Response(
+        body, 401, content_type="application/json", headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def metrics_blueprint(token: str | None = None) -> flask.Blueprint:
+    """The blueprint that serves GET /metrics; with ``token`` (CDS_METRICS_TOKEN) only to a
+    scraper that sends it as a bearer token (rule ids and request counts stay off the network)."""
     bp = flask.Blueprint("observability_metrics", __name__)
+    expected = f"Bearer {token}".encode() if token else None
 
     @bp.get("/metrics")
     def metrics() -> flask.Response:
         """Prometheus text exposition (OpenMetrics when the scraper asks for it)."""
+        if expected is not None:
+            sent = (flask.request.headers.get("Authorization") or "").encode("utf-8", "replace")
+            if not hmac.compare_digest(sent, expected):
+                return _refused()
         body, content_type = render_metrics(flask.request.headers.get("Accept"))
         return flask.Response(
             body, status=200, content_type=content_type, headers={"Cache-Control": "no-store"}
