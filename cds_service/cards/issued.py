@@ -2,48 +2,33 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
-import threading
 from collections import Counter
 from collections.abc import Iterable
 
+from cds_service.background import BackgroundWriter
 from cds_service.feedback import FeedbackStore
 
 log = logging.getLogger("cds_service.issued")
 
 
-class IssuedCounter:
+class IssuedCounter(BackgroundWriter):
     """Buffers rule ids in memory and flushes them to the store every ``interval`` seconds."""
 
     def __init__(self, store: FeedbackStore, interval: float = 5.0) -> None:
-        self._store, self._interval = store, interval
+        super().__init__(interval, "issued")
+        self._store = store
         self._counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        atexit.register(self.flush)
 
     def __call__(self, rule_ids: Iterable[str]) -> None:
-        with self._lock:
-            self._counts.update(rule_ids)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True, name="issued")
-                self._thread.start()
+        self._buffer(lambda: self._counts.update(rule_ids))
 
-    def _run(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(self._interval):
-            if not self.flush():
-                return
+    def _take(self) -> Counter[str]:
+        counts, self._counts = self._counts, Counter()
+        return counts
 
-    def flush(self) -> bool:
-        """Write what is buffered; False when there was nothing to write."""
-        with self._lock:
-            counts, self._counts = self._counts, Counter()
-        if not counts:
-            return False
+    def _write(self, batch: Counter[str]) -> None:
         try:
-            self._store.record_issued(counts)
+            self._store.record_issued(batch)
         except Exception as exc:  # counts are analytics, never worth failing a request for
             log.warning("could not record issued-card counts: %s", type(exc).__name__)
-        return True

@@ -3,11 +3,9 @@ to the feedback database off the request path, with rows past the retention peri
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import hmac
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, TextClause, bindparam, delete, text
 from sqlalchemy.engine import Engine
 
+from cds_service.background import BackgroundWriter
 from cds_service.governance.tables import evaluation_rules, evaluations
 
 log = logging.getLogger("cds_service.governance")
@@ -98,39 +97,26 @@ def purge_evaluations(engine: Engine, retention_days: int, now: datetime | None 
         return conn.execute(delete(evaluations).where(evaluations.c.at < cutoff)).rowcount
 
 
-class EvaluationRecorder:
+class EvaluationRecorder(BackgroundWriter):
     """Buffers evaluations and writes them every ``interval`` seconds from a daemon thread
-    (the request only appends to a list), like the issued-card counter."""
+    (the request only appends to a list), like the issued-card counter; purges old rows hourly."""
 
     def __init__(
         self, engine: Engine, retention_days: int | None = None, interval: float = 2.0
     ) -> None:
-        self._engine, self._retention, self._interval = engine, retention_days, interval
-        self._buffer: list[Evaluation] = []
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        super().__init__(interval, "evaluations")
+        self._engine, self._retention = engine, retention_days
+        self._pending: list[Evaluation] = []
         self._purged_at = 0.0
-        atexit.register(self.flush)
 
     def __call__(self, evaluation: Evaluation) -> None:
-        with self._lock:
-            self._buffer.append(evaluation)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True, name="evaluations")
-                self._thread.start()
+        self._buffer(lambda: self._pending.append(evaluation))
 
-    def _run(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(self._interval):
-            if not self.flush():
-                return
+    def _take(self) -> list[Evaluation]:
+        batch, self._pending = self._pending, []
+        return batch
 
-    def flush(self) -> bool:
-        """Write what is buffered (and purge old rows hourly); False when nothing was buffered."""
-        with self._lock:
-            batch, self._buffer = self._buffer, []
-        if not batch:
-            return False
+    def _write(self, batch: list[Evaluation]) -> None:
         try:
             write_evaluations(self._engine, batch)
             if self._retention and time.monotonic() - self._purged_at > PURGE_EVERY_S:
@@ -139,4 +125,3 @@ class EvaluationRecorder:
         except Exception as exc:  # records are analytics and audit: logged, never fail a call
             log.warning("could not write %d evaluation record(s): %s", len(batch),
                         type(exc).__name__)
-        return True
