@@ -35,8 +35,9 @@ QUICKSTART_ENV = {
 
 
 def _preflight(env: dict[str, str]) -> str | None:
-    """Build the app once here, so that a configuration error is one line and a non-zero exit
-    instead of a traceback from every worker (and the store is migrated before they start)."""
+    """Build the app once here, before any worker: a configuration error is then one line and
+    exit 2 instead of a traceback from every worker while the server restarts them or gives up
+    (granian: "crash loop", exit 0); the store is migrated once; auth-off is warned once."""
     from cds_service.app import create_app
     from cds_service.errors import ConfigurationError
     from cds_service.security import AUTH_OFF_WARNED
@@ -45,8 +46,8 @@ def _preflight(env: dict[str, str]) -> str | None:
     os.environ.update(env)  # the server will run with ``env``: judge exactly that
     try:
         create_app()
-    except (ConfigurationError, ValueError) as exc:
-        return str(exc)
+    except (ConfigurationError, ValueError, OSError) as exc:  # OSError: a key file unreadable
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -58,15 +59,13 @@ def _serve(
     args: argparse.Namespace, extra_env: dict[str, str] | None = None, quiet: bool = False
 ) -> int:
     """Replace this process with the production server (CDS_SERVER: granian or gunicorn)."""
-    from cds_service.startup_check import configuration_problem
-
     env = dict(os.environ)
     env.update(extra_env or {})
     server = env.get("CDS_SERVER", "granian").strip().lower() or "granian"
     if server not in ("granian", "gunicorn"):
         raise SystemExit(f"CDS_SERVER must be gunicorn or granian, got {server!r}")
-    problem = configuration_problem(env)
-    if problem:  # one line now, rather than a traceback from every worker
+    problem = _preflight(env)
+    if problem is not None:
         print(f"rls-cds: cannot start: {problem}", file=sys.stderr)
         return 2
     if server == "granian":
@@ -76,7 +75,7 @@ def _serve(
         argv = granian_argv(args.host, args.port, args.workers, env)
         if quiet:  # the server's own lines at warning and above only
             argv[argv.index("--log-level") + 1] = "warning"
-    elif server == "gunicorn":
+    else:
         argv = [
             sys.executable,
             "-m",
@@ -89,12 +88,6 @@ def _serve(
         if args.workers:
             argv += ["--workers", str(args.workers)]
         argv += [*(("--log-level", "warning") if quiet else ()), "cds_service.wsgi:app"]
-    else:
-        raise SystemExit(f"CDS_SERVER must be gunicorn or granian, got {server!r}")
-    problem = _preflight(env)  # what only building the app finds (and the store migrated once)
-    if problem is not None:
-        print(f"rls-cds: cannot start: {problem.splitlines()[0]}", file=sys.stderr)
-        return 2
     sys.stdout.flush()
     os.execve(sys.executable, argv, env)
     return 0  # pragma: no cover - execve does not return
