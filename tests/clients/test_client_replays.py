@@ -16,13 +16,11 @@ from typing import Any
 import pytest
 
 from cds_service.app import create_app
-from cds_service.cards.profiles.epic import rule_id_for_topic_code
-from cds_service.knowledge import load_knowledge
 from cds_service.protocol import validator
 
 from .fake_fhir import serve_captured
+from .support import CLIENTS, rule_pairs
 
-CLIENTS = Path(__file__).resolve().parents[2] / "fhir_fixtures" / "clients"
 EXPECTED: dict[str, dict[str, Any]] = json.loads(
     (CLIENTS / "expected.json").read_text(encoding="utf-8")
 )["requests"]
@@ -47,7 +45,6 @@ def _hook_requests() -> set[str]:
     return found
 
 
-RULE_IDS = tuple(load_knowledge().rules)
 
 
 def _app(now: datetime, tmp_path: Path, **config: Any) -> Any:
@@ -57,16 +54,6 @@ def _app(now: datetime, tmp_path: Path, **config: Any) -> Any:
 def _post(body: dict[str, Any], now: datetime, tmp_path: Path, **config: Any) -> Any:
     app = _app(now, tmp_path, **config)
     return app.test_client().post(f"/cds-services/{SERVICES[body['hook']]}", json=body)
-
-
-def _pairs(response_json: dict[str, Any]) -> list[list[str]]:
-    """(rule id, indicator) per card; Epic's letters-and-digits topic codes mapped back."""
-    codes = [c["source"]["topic"]["code"] for c in response_json["cards"]]
-    return [
-        [code if code in RULE_IDS else rule_id_for_topic_code(code, RULE_IDS) or code,
-         c["indicator"]]
-        for code, c in zip(codes, response_json["cards"], strict=True)
-    ]
 
 
 def _profile_config(profile: str) -> dict[str, Any]:
@@ -93,7 +80,7 @@ def test_client_request_gets_its_exact_cards(name: str, tmp_path: Path) -> None:
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     validator("cds-response").validate(body)
-    assert _pairs(body) == [list(p) for p in expected["cards"]]
+    assert rule_pairs(body) == [list(p) for p in expected["cards"]]
     # What this client would reject or ignore, by its documented constraints: nothing.
     assert app.extensions["rls_cds"].profiles.lint(body, expected["profile"]) == []
     if "deletes" in expected:  # the agonist card offers to remove exactly the Sandbox's draft
@@ -113,7 +100,7 @@ def test_sandbox_single_object_fields_are_read_as_arrays(tmp_path: Path) -> None
     assert isinstance(draft["category"], dict) and isinstance(draft["reasonCode"], dict)
     draft["category"], draft["reasonCode"] = [draft["category"]], [draft["reasonCode"]]
     as_sent, as_r4 = (_post(b, now, tmp_path).get_json() for b in (sent, wrapped))
-    assert _pairs(as_sent) == _pairs(as_r4)
+    assert rule_pairs(as_sent) == rule_pairs(as_r4)
     assert [c["detail"] for c in as_sent["cards"]] == [c["detail"] for c in as_r4["cards"]]
     assert "could not be read" not in json.dumps(as_sent)
 
@@ -128,7 +115,7 @@ def test_epic_empty_searches_are_empty_not_missing(tmp_path: Path) -> None:
     # No FHIR server is allowed, so any attempt to fetch would answer 412.
     response = _post(body, now, tmp_path, fhir_allowlist=())
     assert response.status_code == 200
-    assert _pairs(response.get_json()) == [["iv-iron-indicated", "info"]]
+    assert rule_pairs(response.get_json()) == [["iv-iron-indicated", "info"]]
 
 
 def test_an_error_outcome_in_prefetch_is_fetched_or_412(tmp_path: Path) -> None:
@@ -172,7 +159,7 @@ def test_oracle_patient_view_through_the_tenant_fhir_server(tmp_path: Path) -> N
         response = app.test_client().post("/cds-services/rls-patient-view", json=body)
         seen = list(fake.seen)
     assert response.status_code == 200, response.get_json()
-    assert _pairs(response.get_json()) == [list(p) for p in expected["cards"]]
+    assert rule_pairs(response.get_json()) == [list(p) for p in expected["cards"]]
     assert app.extensions["rls_cds"].profiles.lint(response.get_json(), "oracle") == []
     token = body["fhirAuthorization"]["access_token"]
     assert {path.rsplit("/", 1)[-1] for path, _ in seen} >= {
@@ -247,7 +234,7 @@ def test_epic_medication_by_absolute_reference_is_resolved(tmp_path: Path) -> No
     }
     now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
     cards = _post(body, now, tmp_path).get_json()["cards"]
-    assert _pairs({"cards": cards}) == [
+    assert rule_pairs({"cards": cards}) == [
         ["augmentation-risk-active-da", "warning"], ["iv-iron-indicated", "info"]
     ]
     assert "ropinirole" in cards[0]["summary"].lower()
@@ -261,7 +248,7 @@ def test_sandbox_patient_view_offers_nothing_it_cannot_apply(tmp_path: Path) -> 
     now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
     as_sandbox = _post(body, now, tmp_path, ehr_profile="sandbox").get_json()
     as_spec = _post(body, now, tmp_path / "spec").get_json()
-    assert _pairs(as_sandbox) == _pairs(as_spec)
+    assert rule_pairs(as_sandbox) == rule_pairs(as_spec)
     assert [("suggestions" in c, "selectionBehavior" in c) for c in as_sandbox["cards"]] == [
         (False, False), (False, False)
     ]

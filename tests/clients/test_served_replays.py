@@ -17,24 +17,20 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from cds_service.cards.profiles.epic import rule_id_for_topic_code
 from cds_service.cards.profiles.lint import lint
-from cds_service.knowledge import load_knowledge
 from tests.deploy.support import free_port, python_path_env, running, venv_executable, wait_for_http
 
 from .fake_fhir import serve_captured
+from .support import CLIENTS, rule_pairs
 
-CLIENTS = Path(__file__).resolve().parents[2] / "fhir_fixtures" / "clients"
 CAPTURED_ON = date(2026, 12, 2)
 DATE = re.compile(r'"(\d{4}-\d{2}-\d{2})')
-RULE_IDS = tuple(load_knowledge().rules)
 EC_KEY = ec.generate_private_key(ec.SECP384R1())
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EPIC_CLAIMS = json.loads((CLIENTS / "epic/jwt-claims.json").read_text(encoding="utf-8"))
@@ -147,15 +143,6 @@ def _call(served: Served, client: Client, service: str, body: dict[str, Any]) ->
         return json.loads(response.read())
 
 
-def _pairs(body: dict[str, Any]) -> list[list[str]]:
-    out = []
-    for card in body["cards"]:
-        code = card["source"]["topic"]["code"]
-        out.append([code if code in RULE_IDS else rule_id_for_topic_code(code, RULE_IDS) or code,
-                    card["indicator"]])
-    return out
-
-
 THREE = [["dopamine-agonist-against", "warning"], ["iv-iron-indicated", "info"],
          ["alpha2delta-first-line", "info"]]
 CASES = [
@@ -180,7 +167,7 @@ def test_client_request_served(
     if client is ORACLE:
         body["fhirServer"] = served.oracle_fhir  # the tenant's FHIR base, on loopback
     answer = _call(served, client, service, body)
-    assert _pairs(answer) == expected
+    assert rule_pairs(answer) == expected
     assert lint(answer, client.profile) == []
 
 
