@@ -24,6 +24,7 @@ from typing import Any
 from cds_service.engine.facts import LabFact, MedicationFact
 from cds_service.engine.findings import Finding
 from cds_service.engine.format import number
+from cds_service.fhir.resources import iter_resources
 from cds_service.governance.stamp import KnowledgeStamp
 
 PROVENANCE_KEY = "org.rls-cds.provenance"
@@ -36,9 +37,7 @@ def resource_lookup(by_type: Mapping[str, list[dict[str, Any]]], drafts: object)
     """Find a request's resource by "Type/id": prefetch (``ResourceIndex.by_type``), then the
     draft orders; a type is indexed the first time a card cites it."""
     tables: dict[str, dict[Any, Mapping[str, Any]]] = {}
-    entries = drafts.get("entry") if isinstance(drafts, dict) else None
-    draft_resources = [e.get("resource") for e in entries if isinstance(e, dict)] \
-        if isinstance(entries, list) else []
+    draft_resources = iter_resources(drafts)  # read as the engine reads them (a lone entry too)
 
     def find(ref: str) -> Mapping[str, Any] | None:
         kind, _, ident = ref.partition("/")
