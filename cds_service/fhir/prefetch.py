@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from cds_service.fhir.resources import as_list
+
 
 class KeyState(StrEnum):
     DATA = "data"
@@ -33,8 +35,7 @@ BENIGN = frozenset({"information", "warning"})
 
 def _outcome_is_benign(outcome: Mapping[str, Any]) -> bool:
     """An OperationOutcome that reports no failure: every issue information or warning."""
-    issues = outcome.get("issue")
-    issues = issues if isinstance(issues, list) else [issues] if isinstance(issues, dict) else []
+    issues = as_list(outcome.get("issue"))
     return bool(issues) and all(
         isinstance(i, dict) and i.get("severity") in BENIGN for i in issues
     )
