@@ -7,7 +7,9 @@ warm-up POSTs are answered, then 50 more inside ``sys.call_tracing`` -- a C func
 calls, so ``--toggle-collect=sys_call_tracing`` counts exactly those 50 WSGI calls (environ in,
 every response chunk read, response closed), nothing of start-up. It prints instructions per
 request and the service/floor ratio per hook; ``--keep DIR`` keeps the callgrind files for
-``callgrind_annotate``.
+``callgrind_annotate``. ``--growth`` also counts patient-view at 10 to 10,000 Observations (fewer
+calls for the large bodies) and prints the log-log slope of the service's own instructions (the
+service minus the floor) between sizes: 1.0 is linear. ``--svg FILE`` draws both.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -31,6 +34,18 @@ HOOKS = ("order-select", "order-sign", "patient-view")
 WARMUP = 5
 CALLS = 50
 OBSERVATIONS = 50
+GROWTH_SIZES = (10, 100, 1_000, 10_000)
+GROWTH_HOOK = "patient-view"
+
+
+def growth_calls(observations: int) -> tuple[int, int]:
+    """(warm-ups, counted calls) for a body of ``observations``: fewer for the large ones, which
+    take seconds each under valgrind (the count per request is as exact with 3 calls as 50)."""
+    if observations >= 10_000:
+        return 1, 3
+    if observations >= 1_000:
+        return 2, 10
+    return WARMUP, CALLS
 
 
 def wsgi_caller(app: Any, path: str, raw: bytes) -> Callable[[], bytes]:
@@ -197,6 +212,59 @@ def run(
     }
 
 
+def growth(
+    sizes: tuple[int, ...] = GROWTH_SIZES, *, hook: str = GROWTH_HOOK, jobs: int = 2
+) -> dict[str, Any]:
+    """Instructions per request of service and floor on ``hook`` at each prefetch size, and the
+    log-log slopes of the service's own instructions (service minus floor) between sizes."""
+    out_dir = Path(tempfile.mkdtemp(prefix="rls-cds-callgrind-growth-"))
+    jobs_list = [(t, n) for n in sizes for t in ("service", "floor")]
+
+    def one(job: tuple[str, int]) -> dict[str, Any]:
+        target, n = job
+        warmup, calls = growth_calls(n)
+        result = measure(
+            target, hook, observations=n, warmup=warmup, calls=calls, out_dir=out_dir / str(n)
+        )
+        return {**result, "observations": n}
+
+    for n in sizes:
+        (out_dir / str(n)).mkdir(parents=True, exist_ok=True)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(one, jobs_list))
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    by = {(r["target"], r["observations"]): r["per_request"] for r in results}
+    return {"hook": hook, "rows": growth_rows(by, sizes)}
+
+
+def growth_rows(by: dict[tuple[str, int], float], sizes: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Rows per size from instructions per request keyed by (target, size), with the log-log
+    slopes from the previous size of the service's own instructions (service minus floor) and
+    of the whole service."""
+    rows = []
+    for i, n in enumerate(sizes):
+        service, floor = by[("service", n)], by[("floor", n)]
+        row: dict[str, Any] = {
+            "observations": n,
+            "service_instructions": round(service),
+            "floor_instructions": round(floor),
+            "ratio": round(service / floor, 3),
+        }
+        if i:
+            previous = sizes[i - 1]
+            own_before = by[("service", previous)] - by[("floor", previous)]
+            row["own_slope"] = round(
+                math.log((service - floor) / own_before) / math.log(n / previous), 3
+            )
+            row["service_slope"] = round(
+                math.log(service / by[("service", previous)]) / math.log(n / previous), 3
+            )
+        rows.append(row)
+    return rows
+
+
 def _commit() -> str:
     done = subprocess.run(
         ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
@@ -218,6 +286,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="valgrind runs in parallel")
     parser.add_argument("--keep", type=Path, help="keep the callgrind.*.out files here")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--growth", action="store_true",
+        help=f"also count {GROWTH_HOOK} at {', '.join(f'{n:,}' for n in GROWTH_SIZES)} "
+        "Observations",
+    )
+    parser.add_argument("--svg", type=Path, help="draw the ratios (and the growth) to this file")
     args = parser.parse_args(argv)
     result = run(
         tuple(h for h in args.hooks.split(",") if h),
@@ -235,8 +309,24 @@ def main(argv: list[str] | None = None) -> None:
             f"{row['hook']:<14}{row['service_instructions'] / 1e6:>12.3f} M"
             f"{row['floor_instructions'] / 1e6:>12.3f} M{row['ratio']:>8.2f}"
         )
+    if args.growth:
+        result["growth"] = growth(jobs=args.jobs)
+        print(f"\ngrowth ({GROWTH_HOOK}; slope: log-log, service minus floor / whole service)")
+        print(f"{'Observations':<14}{'service':>14}{'floor':>14}{'ratio':>8}{'slope':>14}")
+        for row in result["growth"]["rows"]:
+            slope = (
+                f"{row['own_slope']:.2f} / {row['service_slope']:.2f}" if "own_slope" in row else ""
+            )
+            print(
+                f"{row['observations']:<14,}{row['service_instructions'] / 1e6:>12.3f} M"
+                f"{row['floor_instructions'] / 1e6:>12.3f} M{row['ratio']:>8.2f}{slope:>14}"
+            )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if args.svg:
+        from bench.callgrind_plot import callgrind_svg
+
+        args.svg.write_text(callgrind_svg(result), encoding="utf-8")
 
 
 if __name__ == "__main__":
