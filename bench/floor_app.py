@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from bench.jsonlib import module, selected
+from cds_service.buffered_asgi import build as build_front
 
 JSON = selected()
 _json = module(JSON)
@@ -30,3 +31,5 @@ def service_call(service_id: str) -> Response:
     body = _json.loads(request.get_data(cache=False))
     cards = [CARD] if isinstance(body, dict) else []
     return Response(_json.dumps({"cards": cards}), 200, mimetype="application/json")
+
+front = build_front(app)  # served like the service's default (bench.servers "granian-front")

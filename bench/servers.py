@@ -75,6 +75,14 @@ def _granian_command(app: str, port: int, *extra: str) -> list[str]:
     ]
 
 
+def _granian_front(app: str, port: int) -> list[str]:
+    """The shipped default of ``rls-cds serve``: granian's ASGI interface in front of the app
+    through cds_service/buffered_asgi.py (the ``front`` beside each benchmarked ``app``)."""
+    command = _granian_command(app.replace(":app", ":front"), port)
+    command[command.index("wsgi")] = "asgi"
+    return command
+
+
 # name -> command builder; the first is the baseline the stretch target is measured against.
 # granian's WSGI default is backpressure // 2 = 256 blocking (Python) threads per worker, which
 # all contend for one GIL; granian-bt1 runs one Python thread per worker and queues in Rust.
@@ -83,6 +91,7 @@ SERVERS = {
     "gunicorn-gthread": _gunicorn("gthread", "--threads", "4"),
     "granian": _granian(),
     "granian-bt1": _granian("--blocking-threads", "1"),
+    "granian-front": _granian_front,
 }
 KEEP_ALIVE = {name: name != "gunicorn-sync" for name in SERVERS}  # sync closes every connection
 
