@@ -38,10 +38,15 @@ ROOTS = ("Patient", "Condition", "Observation", "MedicationRequest", "Medication
 
 # Regular expressions as explicit character classes, so that jsonschema-rs (ECMA-262) and
 # pydantic-core (Rust regex) cannot disagree on what \s or \S means.
-NOT_SPACE = "!-~\u0080-\u0084\u0086-\u009f\u00a1-\u167f\u1681-\u1fff\u200b-\u2027\u202a-\u202e\u2030-\u205e\u2060-\u2fff\u3001-\ufefe\uff00-\uffff"  # noqa: E501
+# Unicode White_Space, what \s means in pydantic-core's (Rust) regular expressions.
+SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_SPACE = (  # \S: every other character
+    "\x00-\x08\x0e-\x1f!-\x84\x86-\x9f\xa1-\u167f\u1681-\u1fff\u200b-\u2027"
+    "\u202a-\u202e\u2030-\u205e\u2060-\u2fff\u3001-\U0010ffff"
+)
 # fhir_core's String is re.search("[ \r\n\t\S]+"): one character that is not other whitespace.
 STRING = f"[ \r\n\t{NOT_SPACE}]"
-CODE = "^[!-~]+( [!-~]+)*$"  # fhir_core: ^[^\s]+(\s[^\s]+)*$ ; ASCII only here (stricter)
+CODE = f"^[{NOT_SPACE}]+([{SPACE}][{NOT_SPACE}]+)*$"  # fhir_core: ^[^\s]+(\s[^\s]+)*$
 YEAR = "([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
 LEAP_YEAR = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
 DAY = (  # a calendar date: pydantic rejects 2023-02-29 and 2023-04-31
@@ -177,6 +182,8 @@ class Builder:
                                        "then": {"not": {"anyOf": others}}})
             if prefix in required_choices:
                 conditions.append({"anyOf": [{"required": [k]} for k in keys]})
+        if model.__name__ == "FHIRPrimitiveExtension":  # its own validator: id or extension
+            conditions.append({"anyOf": [{"required": ["id"]}, {"required": ["extension"]}]})
         out: dict[str, Any] = {"type": "object", "properties": props,
                                "additionalProperties": False}
         if required:

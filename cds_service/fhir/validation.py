@@ -47,7 +47,7 @@ def invalid_reason(resource: Mapping[str, Any]) -> Invalid | None:
     """Why ``resource`` cannot be read as FHIR R4, even leniently; None when it can (or is of
     a type we do not read)."""
     rtype = resource.get("resourceType")
-    if rtype not in READ_TYPES:
+    if not isinstance(rtype, str) or rtype not in READ_TYPES:  # a list is not hashable
         return None
     if fast_check(rtype)(resource):
         return None
