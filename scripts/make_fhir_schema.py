@@ -174,12 +174,10 @@ class Builder:
                 group.append(key)
                 if extra.get("one_of_many_required"):
                     required_choices.add(extra["one_of_many"])
+        exclusive: dict[str, Any] = {}  # checked only for the keys present: cheap
         for prefix, keys in choices.items():
             for key in keys:
-                others = [{"required": [k]} for k in keys if k != key]
-                if others:
-                    conditions.append({"if": {"required": [key]},
-                                       "then": {"not": {"anyOf": others}}})
+                exclusive[key] = {"properties": {k: False for k in keys if k != key}}
             if prefix in required_choices:
                 conditions.append({"anyOf": [{"required": [k]} for k in keys]})
         if model.__name__ == "FHIRPrimitiveExtension":  # its own validator: id or extension
@@ -190,6 +188,8 @@ class Builder:
             out["required"] = required
         if conditions:
             out["allOf"] = conditions
+        if exclusive:
+            out["dependentSchemas"] = exclusive
         return out
 
 

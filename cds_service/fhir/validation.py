@@ -45,16 +45,19 @@ class Invalid:
 
 def invalid_reason(resource: Mapping[str, Any]) -> Invalid | None:
     """Why ``resource`` cannot be read as FHIR R4, even leniently; None when it can (or is of
-    a type we do not read)."""
+    a type we do not read).
+
+    The verdict is a pure function of the resource's content, and an EHR sends the same
+    Patient, Conditions, orders and labs on every hook of a visit: verdicts are kept in a
+    bounded cache keyed by the resource's exact JSON (a hit costs about half the fast check).
+    """
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or rtype not in READ_TYPES:  # a list is not hashable
-        return None
-    if fast_check(rtype)(resource):
         return None
     try:
         key = orjson.dumps(resource)
     except (TypeError, orjson.JSONEncodeError):
-        return Invalid("it is not JSON", f"{resource.get('resourceType')}:not_json")
+        return Invalid("it is not JSON", f"{rtype}:not_json")
     return _invalid_reason_of(key)
 
 
@@ -120,11 +123,13 @@ def strict_error(resource: Mapping[str, Any]) -> Invalid | None:
     return None
 
 
-@lru_cache(maxsize=1024)  # an EHR resends the same resources on every hook of a visit
+@lru_cache(maxsize=4096)
 def _invalid_reason_of(raw: bytes) -> Invalid | None:
-    from cds_service.fhir.lenient import lenient_copy
+    resource = orjson.loads(raw)  # what the key says, whatever object it was written from
+    if fast_check(resource["resourceType"])(resource):
+        return None
+    from cds_service.fhir.lenient import lenient_copy  # with fhir.resources: only when needed
 
-    resource = orjson.loads(raw)
     strict = strict_error(resource)
     if strict is None:
         return None
