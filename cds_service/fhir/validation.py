@@ -62,16 +62,10 @@ def invalid_reason(resource: Mapping[str, Any]) -> Invalid | None:
 
 
 @cache
-def _schema() -> dict[str, Any]:
+def fast_check() -> Any:
+    """jsonschema-rs's yes/no for the six types: True only when the pydantic path accepts."""
     text = package_files.files("cds_service.fhir").joinpath(SCHEMA_FILE).read_text()
-    return json.loads(text)
-
-
-@cache
-def fast_check(resource_type: str) -> Any:
-    """jsonschema-rs's yes/no for one type: True only when the pydantic path would accept."""
-    schema = {"$defs": _schema()["$defs"], "$ref": f"#/$defs/R:{resource_type}"}
-    return jsonschema_rs.validator_for(schema).is_valid
+    return jsonschema_rs.validator_for(json.loads(text)).is_valid
 
 
 ERROR_WORDS = (  # pydantic error type fragment -> what is wrong, in plain words
@@ -126,7 +120,7 @@ def strict_error(resource: Mapping[str, Any]) -> Invalid | None:
 @lru_cache(maxsize=4096)
 def _invalid_reason_of(raw: bytes) -> Invalid | None:
     resource = orjson.loads(raw)  # what the key says, whatever object it was written from
-    if fast_check(resource["resourceType"])(resource):
+    if fast_check()(resource):
         return None
     from cds_service.fhir.lenient import lenient_copy  # with fhir.resources: only when needed
 
