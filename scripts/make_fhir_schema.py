@@ -87,6 +87,15 @@ PRIMITIVES: dict[object, dict[str, Any]] = {
     },
 }
 NOT_HERE: dict[str, Any] = {"not": {}}  # url, uuid...: left to pydantic
+# Extension.value[x] types modelled here (the primitives and the common data types); the
+# other 30 (Dosage, Expression, TriggerDefinition...) would more than double the schema.
+EXTENSION_VALUES = frozenset({
+    "Base64Binary", "Boolean", "Canonical", "Code", "Date", "DateTime", "Decimal", "Id",
+    "Instant", "Integer", "Markdown", "Oid", "PositiveInt", "String", "Time", "UnsignedInt",
+    "Uri", "Address", "CodeableConcept", "Coding", "ContactPoint", "HumanName", "Identifier",
+    "Period", "Quantity", "Range", "Ratio", "Reference", "Age", "Duration", "Annotation",
+    "Attachment", "Money",
+})
 
 
 def _optional(annotation: object) -> object:
@@ -148,6 +157,9 @@ class Builder:
             if name == "fhir_comments" or key == "resourceType":
                 continue
             is_list, inner = _unwrap(field.annotation)
+            if model.__name__ == "Extension" and key.startswith("value") and (
+                    key.removeprefix("value") not in EXTENSION_VALUES):
+                inner = None  # rare in EHR data: left to pydantic, for a smaller schema
             schema, walked = self.element(inner, lenient)
             if is_list:
                 array = {"type": "array", "items": schema}
