@@ -52,7 +52,10 @@ def invalid_reason(resource: Mapping[str, Any]) -> Invalid | None:
     bounded cache keyed by the resource's exact JSON (a hit costs about half the fast check).
     """
     rtype = resource.get("resourceType")
-    if not isinstance(rtype, str) or rtype not in READ_TYPES:  # a list is not hashable
+    try:
+        if rtype not in READ_TYPES:
+            return None
+    except TypeError:  # a list or object is not hashable, nor a type we read
         return None
     try:
         key = orjson.dumps(resource)
