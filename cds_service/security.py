@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import orjson
 from flask import Flask, Response, g, request
 
-from cds_service.auth import (
-    AuthError,
-    AuthUnavailable,
-    SqlReplayCache,
-    TrustedIssuer,
-    build_authenticator,
-)
+from cds_service.auth import AuthError, AuthUnavailable, TrustedIssuer
+
+if TYPE_CHECKING:
+    from cds_service.auth import SqlReplayCache
 from cds_service.cards.profiles import check_profile
 from cds_service.config import Settings
 from cds_service.errors import ConfigurationError, ServiceUnavailable, Unauthorized
@@ -48,6 +46,8 @@ def _unavailable() -> Response:
 def _replay_cache(settings: Settings) -> SqlReplayCache | None:
     """Without Redis, one-time ``jti`` in the service's database, shared by every worker (its
     table comes with the feedback store's migrations, which run before the first request)."""
+    from cds_service.auth import SqlReplayCache
+
     if settings.redis_url:
         return None
     if settings.database_url is None:
@@ -86,6 +86,8 @@ def init_auth(app: Flask, settings: Settings) -> None:
             "service. Use this only for local trials."
         )
         return
+    from cds_service.auth import build_authenticator  # PyJWT and cryptography: only when on
+
     try:
         authenticator = build_authenticator(
             issuers_json=settings.trusted_issuers,

@@ -3,6 +3,8 @@ Clients"). Flask-agnostic: the app calls ``ClientAuthenticator.authenticate`` an
 (without detail) on ``AuthError``.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .config import (
     DEFAULT_ALGORITHMS,
     SUPPORTED_ALGORITHMS,
@@ -13,9 +15,33 @@ from .config import (
     sandbox_preset,
 )
 from .errors import AuthError, AuthUnavailable
-from .replay import MemoryReplayCache, RedisReplayCache, ReplayCache, SqlReplayCache
-from .setup import build_authenticator, trusted_issuers
-from .verifier import ClientAuthenticator
+
+if TYPE_CHECKING:
+    from .replay import MemoryReplayCache, RedisReplayCache, ReplayCache, SqlReplayCache
+    from .setup import build_authenticator, trusted_issuers
+    from .verifier import ClientAuthenticator
+
+# The verifier needs PyJWT and cryptography (about 9 MB and 0.1 s a worker), the set-up
+# requests: imported on first use, so a service with authentication off never loads them.
+_LAZY = {
+    "MemoryReplayCache": "replay",
+    "RedisReplayCache": "replay",
+    "ReplayCache": "replay",
+    "SqlReplayCache": "replay",
+    "build_authenticator": "setup",
+    "trusted_issuers": "setup",
+    "ClientAuthenticator": "verifier",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "DEFAULT_ALGORITHMS",

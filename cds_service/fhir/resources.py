@@ -1,114 +1,12 @@
-"""Index the raw FHIR JSON of a request: resources by type, references, and R4B validation."""
+"""Index the raw FHIR JSON of a request: resources by type and references."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-import orjson
-from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.medication import Medication
-from fhir.resources.R4B.medicationadministration import MedicationAdministration
-from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.patient import Patient
-from pydantic import ValidationError
-
-from cds_service.fhir.lenient import lenient_copy
-
-# Only the resource types the rules read are ever validated.
-MODELS = {
-    "Patient": Patient,
-    "Condition": Condition,
-    "Observation": Observation,
-    "MedicationRequest": MedicationRequest,
-    "MedicationAdministration": MedicationAdministration,
-    "Medication": Medication,
-}
-
-
-@dataclass(frozen=True)
-class Invalid:
-    """Why a resource could not be read: words for the card, a code for the log."""
-
-    message: str  # e.g. "the drug (medicationCodeableConcept) is not written as FHIR R4 requires"
-    code: str  # e.g. "MedicationRequest.medicationCodeableConcept:json_invalid" (no values)
-
-
-def invalid_reason(resource: Mapping[str, Any]) -> Invalid | None:
-    """Why ``resource`` cannot be read as FHIR R4, even leniently; None when it can (or is of
-    a type we do not read).
-
-    Validation is a pure function of the resource's content and costs about 0.1-0.3 ms, while
-    an EHR sends the same Patient, Conditions and orders on every hook of a visit: results are
-    kept in a bounded cache keyed by the resource's exact JSON.
-    """
-    if str(resource.get("resourceType")) not in MODELS:
-        return None
-    try:
-        key = orjson.dumps(resource)
-    except (TypeError, orjson.JSONEncodeError):
-        return Invalid("it is not JSON", f"{resource.get('resourceType')}:not_json")
-    return _invalid_reason_of(key)
-
-
-ERROR_WORDS = (  # pydantic error type fragment -> what is wrong, in plain words
-    ("missing", "is missing"),
-    ("list_type", "should be a list"),
-    ("json_invalid", "is not written as FHIR R4 requires"),
-    ("_type", "is not written as FHIR R4 requires"),
-    ("literal", "has a value FHIR R4 does not allow"),
-    ("enum", "has a value FHIR R4 does not allow"),
-    ("pattern", "is not in FHIR format"),
-)
-FIELD_WORDS = {  # the elements the rules read, as a clinician names them
-    "medicationCodeableConcept": "the drug",
-    "medicationReference": "the drug",
-    "authoredOn": "the order date",
-    "status": "the status",
-    "intent": "the order intent",
-    "subject": "the patient",
-    "code": "the code",
-    "clinicalStatus": "the clinical status",
-    "verificationStatus": "the verification status",
-    "valueQuantity": "the result value",
-    "effectiveDateTime": "the date",
-    "effectivePeriod": "the date",
-    "reasonCode": "the reason",
-    "birthDate": "the birth date",
-}
-
-
-def _strict_error(resource: Mapping[str, Any]) -> Invalid | None:
-    model = MODELS[resource["resourceType"]]
-    try:
-        model.model_validate(resource)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__") or "resource"
-        kind = str(first.get("type", "invalid"))
-        words = next((w for frag, w in ERROR_WORDS if frag in kind), "is not a valid FHIR R4 value")
-        named = FIELD_WORDS.get(where.split(".")[0])
-        subject = f"{named} ({where})" if named else where
-        return Invalid(f"{subject} {words}", f"{resource['resourceType']}.{where}:{kind}")
-    except (TypeError, ValueError) as exc:  # fhir.resources raises these for some shapes
-        kind = type(exc).__name__
-        return Invalid("it is not valid FHIR R4", f"{resource['resourceType']}:{kind}")
-    return None
-
-
-@lru_cache(maxsize=4096)
-def _invalid_reason_of(raw: bytes) -> Invalid | None:
-    resource = orjson.loads(raw)
-    strict = _strict_error(resource)
-    if strict is None:
-        return None
-    copy, changed = lenient_copy(resource)  # a lone object for an array, an unread intent
-    if changed and _strict_error(copy) is None:
-        return None
-    return strict
+from cds_service.fhir.validation import Invalid, invalid_reason  # noqa: F401 (moved there)
 
 
 def as_list(value: object) -> list[Any]:

@@ -1,0 +1,140 @@
+"""Resident memory per worker and cold start: the issue's two start-up and footprint targets.
+
+    .venv/bin/python -m bench.memory                       # both, both servers (about 1 minute)
+    .venv/bin/python -m bench.memory rss --servers granian --requests 1000
+    .venv/bin/python -m bench.memory cold --runs 7
+
+``rss`` starts ``rls-cds serve`` as shipped (``CDS_SERVER`` granian, then gunicorn; 2 workers,
+loopback, authentication off, a scratch data directory), sends the realistic order-select
+(``bench/requests.py``, 50 Observations) that many times, one at a time, then prints VmRSS of
+each worker from /proc (target: at most 80 MB). ``cold`` runs fresh interpreters that import the
+service, build the app and answer one order-select in process (``bench.inprocess``'s script),
+and prints the median wall and CPU seconds of the whole child (target: at most 1.0 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.inprocess import COLD_START_SCRIPT
+from bench.requests import SERVICE_OF_HOOK, encoded
+from bench.servers import HOST, descendants, free_port, memory_mb, post
+
+REPO = Path(__file__).resolve().parents[1]
+RSS_LIMIT_MB = 80.0
+COLD_LIMIT_S = 1.0
+
+
+def _wait_for(url: str, body: bytes, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            status, _ = post(url, body)
+        except OSError:
+            time.sleep(0.05)
+            continue
+        if status == 200:
+            return
+        raise RuntimeError(f"the server answered {status}")
+    raise RuntimeError(f"no answer within {timeout} s")
+
+
+def worker_rss(server: str, requests: int, workers: int = 2) -> dict[str, Any]:
+    """VmRSS (MB) of each worker of ``rls-cds serve`` after ``requests`` order-selects."""
+    port = free_port()
+    body = encoded("order-select", 50)
+    url = f"http://{HOST}:{port}/cds-services/{SERVICE_OF_HOOK['order-select']}"
+    with tempfile.TemporaryDirectory(prefix="rls-cds-memory-") as data_dir:
+        env = {**os.environ, "CDS_SERVER": server, "CDS_REQUIRE_AUTH": "false",
+               "CDS_DATA_DIR": data_dir, "CDS_WORKERS": str(workers)}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        command = [str(Path(sys.executable).with_name("rls-cds")), "serve", "--host", HOST,
+                   "--port", str(port), "--workers", str(workers)]
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _wait_for(url, body, process, timeout=60)
+            for _ in range(requests - 1):
+                status, _ = post(url, body)
+                assert status == 200, status
+            procs = [(pid, memory_mb(pid)) for pid in descendants(process.pid)]
+            # workers: the largest descendants (a server may add small helper processes)
+            sizes = sorted((m["rss_mb"] for _, m in procs if m), reverse=True)[:workers]
+            master = memory_mb(process.pid) or {"rss_mb": 0.0}
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
+    return {"server": server, "requests": requests, "worker_rss_mb": sizes,
+            "master_rss_mb": master["rss_mb"], "pass": max(sizes) <= RSS_LIMIT_MB}
+
+
+def cold_start(runs: int) -> dict[str, Any]:
+    """Median wall and CPU seconds of a fresh process: import, create_app, first answer."""
+    walls, cpus, parts = [], [], []
+    with tempfile.TemporaryDirectory(prefix="rls-cds-memory-") as data_dir:
+        env = {**os.environ, "CDS_DATA_DIR": data_dir}
+        for _ in range(runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", COLD_START_SCRIPT], cwd=REPO, env=env,
+                                  capture_output=True, text=True, timeout=120, check=True)
+            walls.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            parts.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    median_wall, median_cpu = statistics.median(walls), statistics.median(cpus)
+    return {
+        "runs": runs,
+        "median_wall_s": round(median_wall, 3),
+        "median_cpu_s": round(median_cpu, 3),
+        "median_import_s": round(statistics.median(p["import_s"] for p in parts), 3),
+        "median_create_app_s": round(statistics.median(p["create_app_s"] for p in parts), 3),
+        "median_first_request_s": round(statistics.median(p["first_request_s"] for p in parts), 3),
+        "pass": median_wall <= COLD_LIMIT_S,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", nargs="?", choices=("all", "rss", "cold"), default="all")
+    parser.add_argument("--servers", default="granian,gunicorn")
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes for cold start")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    out: dict[str, Any] = {}
+    if args.what in ("all", "rss"):
+        out["rss"] = []
+        for server in args.servers.split(","):
+            row = worker_rss(server, args.requests)
+            out["rss"].append(row)
+            sizes = ", ".join(f"{mb:.1f}" for mb in row["worker_rss_mb"])
+            print(f"{server:9} after {row['requests']} order-selects: workers {sizes} MB "
+                  f"(limit {RSS_LIMIT_MB:.0f}) {'PASS' if row['pass'] else 'FAIL'}", flush=True)
+    if args.what in ("all", "cold"):
+        cold = out["cold"] = cold_start(args.runs)
+        print(f"cold start, median of {cold['runs']}: wall {cold['median_wall_s']:.3f} s, "
+              f"CPU {cold['median_cpu_s']:.3f} s (import {cold['median_import_s']:.3f}, "
+              f"create_app {cold['median_create_app_s']:.3f}, first request "
+              f"{cold['median_first_request_s']:.3f}; limit {COLD_LIMIT_S:.1f} s wall) "
+              f"{'PASS' if cold['pass'] else 'FAIL'}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
