@@ -1,13 +1,19 @@
-"""Findings to CDS Hooks 2.0 cards: text from the knowledge file, the patient's own values."""
+"""Findings to CDS Hooks 2.0 cards: text from the knowledge file, the patient's own values.
+
+Everything a card takes from the knowledge alone (its templates, recommendation line, sources,
+source, override reasons, suggestion specs) is prepared once per rule (``RulePlan``); a card
+joins those parts with the finding's values.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from cds_service.cards.card_ids import new_card_uuid
 from cds_service.cards.card_ids import new_uuid as fresh_uuid
-from cds_service.cards.suggestions import suggestions_for
+from cds_service.cards.card_ids import rule_prefix
+from cds_service.cards.suggestions import SuggestionPlan, suggestion_plans, suggestions_for
+from cds_service.cards.templates import Template
 from cds_service.engine.findings import Finding
 from cds_service.engine.format import lab_value
 from cds_service.knowledge import Knowledge
@@ -20,17 +26,89 @@ ANALYTE_NAMES = {
 }
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+class RulePlan:
+    """The parts of one rule's cards that depend on the knowledge alone."""
+
+    __slots__ = (
+        "rule_id", "summary", "lead", "detail", "tail", "grade_head", "grade_tail",
+        "by_ingredient", "source", "suggestions", "override_reasons", "prefix",
+    )
+
+    def __init__(self, knowledge: Knowledge, rule_id: str) -> None:
+        recs = knowledge.raw["recommendations"]
+        rule = knowledge.rules[rule_id]
+        rec = rule["recommendation"]
+        self.rule_id = rule_id
+        self.prefix = rule_prefix(rule_id)
+        self.summary = Template(rule["summary"])
+        lead = rule.get("detail_lead")  # why the card says what it says, before what to do
+        self.lead = Template(lead) if lead else None
+        self.detail: str = rule["detail"]
+        cited = [knowledge.citations[c] for c in rule["citations"]]
+        sources = "**Sources**\n\n" + "\n".join(
+            f"- {c['text']}" + (f" <{c['url']}>" if c.get("url") else "") for c in cited
+        )
+        head = f"\n\n**Recommendation:** {rec['statement']} (direction: {rec['direction']}; "
+        self.by_ingredient = _grades(knowledge, rec.get("by_ingredient"))
+        if self.by_ingredient is None:
+            grade = f"strength: {rec['strength']}; certainty: {rec['certainty']}"
+            self.tail = f"{head}{grade})\n\n{sources}"
+        else:
+            self.grade_head, self.grade_tail = head, f")\n\n{sources}"
+        # A card's source links the first cited source that has an address (seeds have none).
+        linked = [c for c in (knowledge.citations[c] for c in rule["citations"]) if "url" in c]
+        self.source: dict[str, Any] = {
+            "label": rule.get("source_label", recs["source_label"]),
+            **({"url": linked[0]["url"]} if linked else {}),
+            "topic": {"system": recs["topic_system"], "code": rule_id, "display": rule["title"]},
+        }
+        self.suggestions: tuple[SuggestionPlan, ...] = suggestion_plans(knowledge, rule_id)
+        self.override_reasons = [
+            {
+                "system": recs["override_reason_system"],
+                "code": code,
+                "display": recs["override_reasons"][code],
+            }
+            for code in rule.get("override_reasons", [])
+        ]
 
 
-def _fill(template: str, values: dict[str, str]) -> str:
-    return template.format_map(_Blank(values))
+def _grades(
+    knowledge: Knowledge, by_ingredient: dict[str, dict[str, str]] | None
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]] | None:
+    """(ingredient display -> id, id -> its grade text, id -> its grade text for the ids the
+    rule grades) for a rule that grades its agents one by one, else None."""
+    if not by_ingredient:
+        return None
+    names = {i.id: i.display for i in knowledge.ingredients}
+    ids = {display: iid for iid, display in names.items()}
+    texts = {
+        i: f"{names[i]}: strength {grade['strength']}, certainty {grade['certainty']}"
+        for i, grade in by_ingredient.items()
+        if i in names  # an unknown id fails when a card would show it, as it always did
+    }
+    return ids, texts, {i: i for i in by_ingredient}
+
+
+def _rule_plans(knowledge: Knowledge) -> dict[str, RulePlan]:
+    return {}
+
+
+def rule_plan(knowledge: Knowledge, rule_id: str) -> RulePlan:
+    """The plan of ``rule_id`` (made the first time a card of it is rendered)."""
+    plans = knowledge.derived(_rule_plans)
+    plan = plans.get(rule_id)
+    if plan is None:
+        plan = plans[rule_id] = RulePlan(knowledge, rule_id)
+    return plan
 
 
 def summary(knowledge: Knowledge, finding: Finding) -> str:
-    text = _fill(knowledge.rules[finding.rule_id]["summary"], finding.values)
+    return _summary(rule_plan(knowledge, finding.rule_id), finding)
+
+
+def _summary(plan: RulePlan, finding: Finding) -> str:
+    text = plan.summary.fill(finding.values)
     text = text[0].upper() + text[1:]
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
@@ -38,13 +116,9 @@ def summary(knowledge: Knowledge, finding: Finding) -> str:
 def _patient_lines(finding: Finding) -> list[str]:
     lines = []
     for lab in finding.labs:
-        sent = (
-            f"; sent as {lab.as_sent}"
-            if lab.as_sent and not lab.as_sent.startswith("computed")
-            else f"; {lab.as_sent}"
-            if lab.as_sent
-            else ""
-        )
+        sent = lab.as_sent
+        if sent:
+            sent = f"; {sent}" if sent.startswith("computed") else f"; sent as {sent}"
         lines.append(
             f"- {ANALYTE_NAMES.get(lab.analyte, lab.analyte)}: **{lab_value(lab)}** "
             f"on {lab.effective.date().isoformat()} ({lab.status}{sent})"
@@ -61,42 +135,42 @@ def _patient_lines(finding: Finding) -> list[str]:
 
 def detail(knowledge: Knowledge, finding: Finding) -> str:
     """Markdown: what to do, this patient's values, notes, strength and certainty, citation."""
-    rule = knowledge.rules[finding.rule_id]
-    rec = rule["recommendation"]
-    lead = rule.get("detail_lead")  # why the card says what it says, before what to do
-    parts = [_fill(lead, finding.values), rule["detail"]] if lead else [rule["detail"]]
+    return _detail(knowledge, rule_plan(knowledge, finding.rule_id), finding)
+
+
+def _detail(knowledge: Knowledge, plan: RulePlan, finding: Finding) -> str:
+    parts = [plan.lead.fill(finding.values), plan.detail] if plan.lead else [plan.detail]
     lines = _patient_lines(finding)
     if lines:
         parts.append("**This patient**\n\n" + "\n".join(lines))
-    parts += [_fill(knowledge.notes[n.key], n.values) for n in finding.notes]
-    parts.append(
-        f"**Recommendation:** {rec['statement']} "
-        f"(direction: {rec['direction']}; {_grade(knowledge, finding, rec)})"
-    )
-    cited = [knowledge.citations[c] for c in rule["citations"]]
-    parts.append(
-        "**Sources**\n\n"
-        + "\n".join(f"- {c['text']}" + (f" <{c['url']}>" if c.get("url") else "") for c in cited)
-    )
-    return "\n\n".join(parts)
+    if finding.notes:
+        parts += [note_template(knowledge, n.key).fill(n.values) for n in finding.notes]
+    if plan.by_ingredient is None:
+        return "\n\n".join(parts) + plan.tail
+    return "\n\n".join(parts) + plan.grade_head + _grade(plan, finding) + plan.grade_tail
 
 
-def _grade(knowledge: Knowledge, finding: Finding, rec: dict[str, Any]) -> str:
-    """'strength: strong; certainty: moderate', or each named agent's own grade when the
-    guideline grades the agents of one rule differently (bupropion moderate, clonazepam very low).
-    """
-    by_ingredient = rec.get("by_ingredient")
-    if not by_ingredient:
-        return f"strength: {rec['strength']}; certainty: {rec['certainty']}"
-    names = {i.id: i.display for i in knowledge.ingredients}
-    ids = {display: iid for iid, display in names.items()}
+def _note_templates(knowledge: Knowledge) -> dict[str, Template]:
+    return {}
+
+
+def note_template(knowledge: Knowledge, key: str) -> Template:
+    """The note ``key`` of the knowledge file, parsed the first time a card shows it."""
+    notes = knowledge.derived(_note_templates)
+    template = notes.get(key)
+    if template is None:
+        template = notes[key] = Template(knowledge.notes[key])
+    return template
+
+
+def _grade(plan: RulePlan, finding: Finding) -> str:
+    """Each named agent's own grade when the guideline grades the agents of one rule
+    differently (bupropion moderate, clonazepam very low); all the rule grades when none is."""
+    assert plan.by_ingredient is not None
+    ids, texts, graded_ids = plan.by_ingredient
     named = [ids.get(name) for name in dict.fromkeys(finding.order_names)]
-    graded = [i for i in named if i in by_ingredient] or list(by_ingredient)
-    return "; ".join(
-        f"{names[i]}: strength {by_ingredient[i]['strength']}, "
-        f"certainty {by_ingredient[i]['certainty']}"
-        for i in graded
-    )
+    graded = [i for i in named if i in graded_ids] or list(graded_ids)
+    return "; ".join(texts[i] for i in graded)
 
 
 def render_card(
@@ -107,37 +181,20 @@ def render_card(
 ) -> dict[str, Any]:
     """One card. ``new_uuid`` makes suggestion uuids (injected for reproducible tests)."""
     make_uuid = new_uuid or fresh_uuid
-    recs = knowledge.raw["recommendations"]
-    rule = knowledge.rules[finding.rule_id]
-    # A card's source links the first cited source that has an address (seeds have none).
-    linked = [knowledge.citations[c] for c in rule["citations"] if "url" in knowledge.citations[c]]
+    plan = rule_plan(knowledge, finding.rule_id)
+    source = plan.source
     card: dict[str, Any] = {
-        "uuid": new_card_uuid(finding.rule_id),
-        "summary": summary(knowledge, finding),
+        "uuid": plan.prefix + fresh_uuid()[8:],  # the first group names the rule (card_ids)
+        "summary": _summary(plan, finding),
         "indicator": finding.indicator,
-        "detail": detail(knowledge, finding),
-        "source": {
-            "label": rule.get("source_label", recs["source_label"]),
-            **({"url": linked[0]["url"]} if linked else {}),
-            "topic": {
-                "system": recs["topic_system"],
-                "code": finding.rule_id,
-                "display": rule["title"],
-            },
-        },
+        "detail": _detail(knowledge, plan, finding),
+        "source": {**source, "topic": {**source["topic"]}},
     }
-    suggestions = suggestions_for(knowledge, finding, patient_id, make_uuid)
-    if suggestions:
-        card["suggestions"] = suggestions
-        card["selectionBehavior"] = "at-most-one"
-    reasons = rule.get("override_reasons", [])
-    if reasons:
-        card["overrideReasons"] = [
-            {
-                "system": recs["override_reason_system"],
-                "code": code,
-                "display": recs["override_reasons"][code],
-            }
-            for code in reasons
-        ]
+    if plan.suggestions:
+        suggestions = suggestions_for(plan.suggestions, finding, patient_id, make_uuid)
+        if suggestions:
+            card["suggestions"] = suggestions
+            card["selectionBehavior"] = "at-most-one"
+    if plan.override_reasons:
+        card["overrideReasons"] = [dict(reason) for reason in plan.override_reasons]
     return card

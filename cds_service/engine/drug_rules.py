@@ -31,8 +31,7 @@ def _finding(
     if all(competing):
         indicator = "info"
         notes = (Note("competing-indication", {"condition": str(competing[0])}),)
-    drafted = frozenset(m.drug_class for m in s.all_drafts)
-    return order_finding(rule_id, indicator, meds, notes, drafted)
+    return order_finding(rule_id, indicator, meds, notes, s.drafted_classes)
 
 
 def against_findings(s: Situation) -> list[Finding]:

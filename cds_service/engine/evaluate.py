@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from cds_service.engine.drug_rules import (
     against_findings,
     alpha2delta_finding,
@@ -12,7 +10,7 @@ from cds_service.engine.drug_rules import (
 )
 from cds_service.engine.facts import HookInput, PatientRecord
 from cds_service.engine.findings import Finding, Note
-from cds_service.engine.gates import active_iv_iron_orders, patient_gates, withheld_suggestions
+from cds_service.engine.gates import patient_gates, withheld_suggestions
 from cds_service.engine.iron import Decision
 from cds_service.engine.iron_rules import decide, iron_findings, iron_sucrose_finding
 from cds_service.engine.reading_rules import data_not_read, order_not_checked
@@ -68,10 +66,10 @@ def evaluate(
     evidence = rls_evidence(s)
     if evidence is None:
         return []
-    gates = patient_gates(s, Decision.UNKNOWN)
     unchecked = order_not_checked(s)
     if s.order_hook and not rls_relevant_draft(s):
-        return most_important_first(knowledge, [_finish(s, f, gates, evidence) for f in unchecked])
+        finish = _Finisher(s, patient_gates(s, Decision.UNKNOWN), evidence)
+        return most_important_first(knowledge, [finish(f) for f in unchecked])
     decision, notes = decide(s)
     findings = iron_findings(s, decision, notes) + iron_sucrose_finding(s)
     findings += against_findings(s) + augmentation_finding(s) + opioid_finding(s)
@@ -79,8 +77,8 @@ def evaluate(
     findings += alpha2delta_finding(s, findings, not_qualifying)
     findings = unchecked + findings
     findings += data_not_read(s, findings)
-    gates = patient_gates(s, decision)
-    return most_important_first(knowledge, [_finish(s, f, gates, evidence) for f in findings])
+    finish = _Finisher(s, patient_gates(s, decision), evidence)
+    return most_important_first(knowledge, [finish(f) for f in findings])
 
 
 def most_important_first(knowledge: Knowledge, findings: list[Finding]) -> list[Finding]:
@@ -89,34 +87,56 @@ def most_important_first(knowledge: Knowledge, findings: list[Finding]) -> list[
     return sorted(findings, key=lambda f: (SEVERITY[f.indicator], rank[f.rule_id]))
 
 
-def _finish(
-    s: Situation, finding: Finding, gates: frozenset[str], evidence: tuple[str, str]
-) -> Finding:
-    """Common notes, and the suggestions this patient's gates withhold (one place for all)."""
-    notes = []
-    if evidence[0] == "text":
-        notes.append(Note("rls-from-text", {"source": evidence[1]}))
-    if not s.age_known:
-        notes.append(Note("age-unknown"))
-    unusable = [f"{u.ref} ({u.reason})" for u in s.iron.unusable]
-    iron_card = finding.rule_id.startswith(IRON_RULES)
-    if unusable and iron_card:
-        notes.append(Note("unusable-labs", {"unusable": "; ".join(unusable)}))
-    active_iron = active_iv_iron_orders(s)
-    if active_iron and iron_card:
-        names = ", ".join(dict.fromkeys(m.name for m in active_iron))
-        notes.append(Note("iv-iron-order-active", {"orders": names}))
-    withheld = withheld_suggestions(s, finding.rule_id, gates)
-    why = [g for g in dict.fromkeys(withheld.values()) if g and g not in _OWN_NOTE]
-    if why:
-        phrases = s.knowledge.raw["recommendations"]["suggestion_gates"]
-        notes.append(Note("suggestions-withheld", {"why": "; ".join(phrases[g] for g in why)}))
-    if s.record.skipped:
-        notes.append(Note("skipped-resources", {"skipped": "; ".join(s.record.skipped)}))
-    if not notes and not withheld:
-        return finding
-    return replace(
-        finding,
-        notes=finding.notes + tuple(notes),
-        withheld_suggestions=frozenset(withheld),
-    )
+class _Finisher:
+    """Common notes, and the suggestions this patient's gates withhold (one place for all).
+
+    The notes that depend on the patient alone are made once per evaluation, then added to
+    each finding in the order a card shows them.
+    """
+
+    def __init__(self, s: Situation, gates: frozenset[str], evidence: tuple[str, str]) -> None:
+        self.s, self.gates = s, gates
+        first = []
+        if evidence[0] == "text":
+            first.append(Note("rls-from-text", {"source": evidence[1]}))
+        if not s.age_known:
+            first.append(Note("age-unknown"))
+        iron = []
+        unusable = [f"{u.ref} ({u.reason})" for u in s.iron.unusable]
+        if unusable:
+            iron.append(Note("unusable-labs", {"unusable": "; ".join(unusable)}))
+        if s.active_iv_iron:
+            names = ", ".join(dict.fromkeys(m.name for m in s.active_iv_iron))
+            iron.append(Note("iv-iron-order-active", {"orders": names}))
+        skipped = s.record.skipped
+        self.first = tuple(first)
+        self.iron = tuple(iron)
+        self.last = (Note("skipped-resources", {"skipped": "; ".join(skipped)}),) if skipped else ()
+
+    def __call__(self, finding: Finding) -> Finding:
+        s = self.s
+        notes = list(self.first)
+        if self.iron and finding.rule_id.startswith(IRON_RULES):
+            notes += self.iron
+        withheld = withheld_suggestions(s, finding.rule_id, self.gates)
+        if withheld:
+            why = [g for g in dict.fromkeys(withheld.values()) if g and g not in _OWN_NOTE]
+            if why:
+                phrases = s.knowledge.raw["recommendations"]["suggestion_gates"]
+                notes.append(
+                    Note("suggestions-withheld", {"why": "; ".join(phrases[g] for g in why)})
+                )
+        notes += self.last
+        if not notes and not withheld:
+            return finding
+        return Finding(
+            finding.rule_id,
+            finding.indicator,
+            finding.orders,
+            finding.order_names,
+            finding.labs,
+            finding.values,
+            finding.notes + tuple(notes),
+            finding.drafted_classes,
+            frozenset(withheld),
+        )

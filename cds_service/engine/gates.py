@@ -10,11 +10,17 @@ from __future__ import annotations
 from cds_service.engine.iron import Decision, below
 from cds_service.engine.medications import ClassifiedMedication
 from cds_service.engine.situation import Situation
+from cds_service.knowledge import Knowledge
 
 
 def active_iv_iron_orders(s: Situation) -> tuple[ClassifiedMedication, ...]:
     """IV iron orders already on file (active or on hold): no second one is suggested."""
-    return tuple(m for m in s.active if m.drug_class == "iron-iv")
+    return s.active_iv_iron
+
+
+def tsat_capped(s: Situation) -> bool:
+    """TSAT at or above the safety cap: no iron is suggested."""
+    return below(s.iron.tsat, s.knowledge.threshold("tsat_safety_cap"), False) is False
 
 
 def patient_gates(s: Situation, decision: Decision) -> frozenset[str]:
@@ -26,13 +32,32 @@ def patient_gates(s: Situation, decision: Decision) -> frozenset[str]:
         gates.add("pregnant")
     if s.recent_infusion is not None:
         gates.add("recent-iv-iron")
-    if active_iv_iron_orders(s):
+    if s.active_iv_iron:
         gates.add("iv-iron-order-active")
-    if below(s.iron.tsat, s.knowledge.threshold("tsat_safety_cap"), False) is False:
+    if tsat_capped(s):
         gates.add("tsat-at-or-above-cap")
     if decision is Decision.NOT_QUALIFIES:
         gates.add("iron-criteria-not-met")
     return frozenset(gates)
+
+
+GateSpec = tuple[str, tuple[str, ...], frozenset[str]]  # label, not_for, only_for (may be empty)
+
+
+def _gate_specs(knowledge: Knowledge) -> dict[str, tuple[GateSpec, ...]]:
+    return {}
+
+
+def gate_specs(knowledge: Knowledge, rule_id: str) -> tuple[GateSpec, ...]:
+    """The gates of each suggestion of ``rule_id``, read from the file once."""
+    held = knowledge.derived(_gate_specs)
+    specs = held.get(rule_id)
+    if specs is None:
+        specs = held[rule_id] = tuple(
+            (spec["label"], tuple(spec.get("not_for", [])), frozenset(spec.get("only_for") or ()))
+            for spec in knowledge.rules[rule_id].get("suggestions", [])
+        )
+    return specs
 
 
 def withheld_suggestions(
@@ -40,10 +65,10 @@ def withheld_suggestions(
 ) -> dict[str, str | None]:
     """Label -> the gate that withholds it (None when it lacks an ``only_for`` gate)."""
     withheld: dict[str, str | None] = {}
-    for spec in s.knowledge.rules[rule_id].get("suggestions", []):
-        blocking = [g for g in spec.get("not_for", []) if g in gates]
+    for label, not_for, only_for in gate_specs(s.knowledge, rule_id):
+        blocking = [g for g in not_for if g in gates]
         if blocking:
-            withheld[spec["label"]] = blocking[0]
-        elif spec.get("only_for") and not gates & set(spec["only_for"]):
-            withheld[spec["label"]] = None
+            withheld[label] = blocking[0]
+        elif only_for and not gates & only_for:
+            withheld[label] = None
     return withheld

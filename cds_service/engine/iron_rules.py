@@ -97,7 +97,7 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
     base = {
         "orders": tuple(m.fact for m in iron_drafts),
         "order_names": tuple(m.name for m in iron_drafts),
-        "drafted_classes": frozenset(m.drug_class for m in s.all_drafts),
+        "drafted_classes": s.drafted_classes,
     }
     if s.recent_infusion is not None:
         return [_recent_infusion(s, base)]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 from cds_service.engine.facts import ConditionFact, HookInput, MedicationFact, PatientRecord
 from cds_service.engine.iron import IronStatus, iron_status
@@ -30,6 +31,11 @@ class Situation:
     iron: IronStatus
     recent_infusion: MedicationFact | None
     unreadable_drafts: tuple[MedicationFact, ...] = ()  # orders to judge that could not be read
+    # Read by several rules, so made once: the judged orders by class, the classes of every
+    # order being placed, IV iron orders on file
+    by_class: dict[str, tuple[ClassifiedMedication, ...]] = field(default_factory=dict)
+    drafted_classes: frozenset[str] = frozenset()
+    active_iv_iron: tuple[ClassifiedMedication, ...] = ()
 
     @property
     def order_hook(self) -> bool:
@@ -56,7 +62,7 @@ class Situation:
         return None
 
     def drafted(self, drug_class: str) -> tuple[ClassifiedMedication, ...]:
-        return tuple(m for m in self.drafts if m.drug_class == drug_class)
+        return self.by_class.get(drug_class, ())
 
     def on_alpha2delta(self) -> bool:
         return any(m.drug_class == "alpha2delta" for m in self.active + self.all_drafts)
@@ -80,19 +86,29 @@ def _age_years(birth: object, now: datetime) -> int | None:
 
 
 def _recent_infusion(
-    knowledge: Knowledge, record: PatientRecord, now: datetime
+    knowledge: Knowledge,
+    record: PatientRecord,
+    now: datetime,
+    history: tuple[ClassifiedMedication, ...],
 ) -> MedicationFact | None:
+    """The latest IV iron given within the window; ``history`` is ``record.medications``
+    classified (its completed requests count as given, in the record's order)."""
     window = knowledge.param("recent_iv_iron_days")
-    given = [m for m in record.administrations if m.status in ("completed", "in-progress")]
-    given += [m for m in record.medications if m.status == "completed"]
+    given = tuple(m for m in record.administrations if m.status in ("completed", "in-progress"))
+    classified = classify(knowledge, given) if given else ()
+    classified += tuple(m for m in history if m.fact.status == "completed")
+    today = now.date()
     recent = [  # counted in calendar days, like the freshness window
         m.fact
-        for m in classify(knowledge, tuple(given))
-        if m.drug_class == "iron-iv"
+        for m in classified
+        if m.ingredient.drug_class == "iron-iv"
         and m.fact.when
-        and 0 <= (now.date() - m.fact.when.date()).days <= window
+        and 0 <= (today - m.fact.when.date()).days <= window
     ]
-    return max(recent, key=lambda m: m.when) if recent else None  # type: ignore[arg-type,return-value]
+    return max(recent, key=_WHEN) if recent else None
+
+
+_WHEN = attrgetter("when")
 
 
 def situation(
@@ -102,6 +118,11 @@ def situation(
     age = _age_years(record.patient.birth_date if record.patient else None, hook.now)
     drafts = classify(knowledge, hook.drafts)
     history = classify(knowledge, record.medications)
+    all_drafts = drafts + classify(knowledge, hook.other_drafts) if hook.other_drafts else drafts
+    active = tuple(m for m in history if m.fact.status in ACTIVE_REQUEST)
+    by_class: dict[str, tuple[ClassifiedMedication, ...]] = {}
+    for m in drafts:
+        by_class[m.ingredient.drug_class] = by_class.get(m.ingredient.drug_class, ()) + (m,)
     return Situation(
         knowledge,
         record,
@@ -112,8 +133,8 @@ def situation(
         esrd=_active_condition(knowledge, record, "esrd") is not None,
         pregnant=_active_condition(knowledge, record, "pregnancy") is not None,
         drafts=drafts,
-        all_drafts=drafts + classify(knowledge, hook.other_drafts),
-        active=tuple(m for m in history if m.fact.status in ACTIVE_REQUEST),
+        all_drafts=all_drafts,
+        active=active,
         history=history,
         iron=iron_status(
             record,
@@ -122,6 +143,9 @@ def situation(
             knowledge.plausible,
             knowledge.raw["recommendations"]["set_aside"],
         ),
-        recent_infusion=_recent_infusion(knowledge, record, hook.now),
+        recent_infusion=_recent_infusion(knowledge, record, hook.now, history),
         unreadable_drafts=hook.unreadable_drafts,
+        by_class=by_class,
+        drafted_classes=frozenset(m.ingredient.drug_class for m in all_drafts),
+        active_iv_iron=tuple(m for m in active if m.ingredient.drug_class == "iron-iv"),
     )

@@ -18,7 +18,8 @@ content type sits beside it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 
 from cds_service.engine.facts import LabFact, MedicationFact
@@ -35,21 +36,33 @@ Lookup = Callable[[str], Mapping[str, Any] | None]  # "Type/id" -> the resource 
 
 def resource_lookup(by_type: Mapping[str, list[dict[str, Any]]], drafts: object) -> Lookup:
     """Find a request's resource by "Type/id": prefetch (``ResourceIndex.by_type``), then the
-    draft orders; a type is indexed the first time a card cites it."""
-    tables: dict[str, dict[Any, Mapping[str, Any]]] = {}
+    draft orders; the first resource sent with that id wins.
+
+    Each type is read only as far as the cards need: a lookup goes on from where the last one
+    of its type stopped, keeping every id it passes, so cited resources near the front of a
+    large Bundle (newest results usually are) cost no walk through the rest.
+    """
+    tables: dict[str, tuple[dict[Any, Mapping[str, Any]], Iterator[Any]]] = {}
     draft_resources = iter_resources(drafts)  # read as the engine reads them (a lone entry too)
 
     def find(ref: str) -> Mapping[str, Any] | None:
         kind, _, ident = ref.partition("/")
-        table = tables.get(kind)
-        if table is None:
-            table = tables[kind] = {}
-            for resource in [*by_type.get(kind, ()), *draft_resources]:
-                if type(resource) is dict and resource.get("resourceType") == kind:
-                    ident_sent = resource.get("id")
-                    if isinstance(ident_sent, str):  # hostile input sends lists, numbers, …
-                        table.setdefault(ident_sent, resource)
-        return table.get(ident)
+        held = tables.get(kind)
+        if held is None:
+            held = tables[kind] = ({}, chain(by_type.get(kind, ()), draft_resources))
+        table, unread = held
+        found = table.get(ident)
+        if found is not None:
+            return found
+        for resource in unread:
+            if type(resource) is dict and resource.get("resourceType") == kind:
+                ident_sent = resource.get("id")
+                # hostile input sends lists, numbers, …; a repeated id keeps its first resource
+                if isinstance(ident_sent, str) and ident_sent not in table:
+                    table[ident_sent] = resource
+                    if ident_sent == ident:
+                        return resource
+        return None
 
     return find
 
@@ -58,7 +71,8 @@ def _reference(ref: str, resources: Lookup) -> dict[str, Any]:
     kind, _, ident = ref.partition("/")
     out: dict[str, Any] = {"type": kind, "id": ident}
     meta = (resources(ref) or {}).get("meta")
-    version = meta.get("versionId") if isinstance(meta, Mapping) else None
+    # dict first: the type JSON gives, without the slower abstract Mapping check
+    version = meta.get("versionId") if type(meta) is dict or isinstance(meta, Mapping) else None
     if isinstance(version, str) and version:
         out["versionId"] = version
     return out

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 FILES = ("valuesets", "medications", "parameters", "recommendations", "citations")
 MAX_CACHED_NAME = 512  # characters; a medication's name and text are far shorter
 INGREDIENT_LEVEL_TTYS = frozenset({"IN", "PIN", "MIN"})  # codes that say nothing of formulation
+T = TypeVar("T")
 
 
 def normalise_code(system: str, code: str) -> str:
@@ -240,6 +241,19 @@ class Knowledge:
     def threshold(self, name: str) -> Fraction:
         """A lab threshold exactly as parameters.json writes it (75, 12.5), for exact comparison."""
         return self.thresholds[name]
+
+    def derived(self, build: Callable[[Knowledge], T]) -> T:
+        """``build(self)``, made once per knowledge object: the views other modules precompute
+        from the files (card texts, rule tables) instead of redoing that work on every request.
+
+        Held outside the fields, so ``dataclasses.replace`` (a changed file) starts afresh.
+        """
+        held: dict[Callable[[Knowledge], Any], Any] = self.__dict__.setdefault("_derived", {})
+        try:
+            return held[build]
+        except KeyError:
+            value = held[build] = build(self)
+            return value
 
 
 def exact(value: object) -> Fraction:

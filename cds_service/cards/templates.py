@@ -1,0 +1,46 @@
+"""Knowledge-file text templates ("{orders} for RLS: ..."), parsed once instead of per card."""
+
+from __future__ import annotations
+
+from string import Formatter
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+class Template:
+    """``template.format_map`` with missing values left blank, for templates of plain fields.
+
+    A template with anything but plain ``{name}`` fields (a format spec, a conversion, an
+    attribute or index) keeps using ``str.format_map``, so every template reads as it always did.
+    """
+
+    __slots__ = ("text", "parts", "general")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        parsed = list(Formatter().parse(text))
+        self.general = any(
+            field is not None and (spec or conversion or not field.isidentifier())
+            for _, field, spec, conversion in parsed
+        )
+        # (literal, field or None) pairs: literals already unescaped ("{{" -> "{")
+        self.parts = tuple((literal, field) for literal, field, _, _ in parsed)
+
+    def fill(self, values: dict[str, str]) -> str:
+        if self.general:
+            return self.text.format_map(_Blank(values))
+        get = values.get
+        return "".join(
+            [literal + get(field, "") if field is not None else literal
+             for literal, field in self.parts]
+        )
+
+    @property
+    def constant(self) -> str | None:
+        """The text when it has no fields at all, else None."""
+        if self.general or any(field is not None for _, field in self.parts):
+            return None
+        return "".join(literal for literal, _ in self.parts)
