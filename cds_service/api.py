@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Request, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length
 
 from cds_service.cards.profiles import choose_profile
 from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
@@ -18,11 +19,13 @@ UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(payload), status, mimetype="application/json")
+    # The header mimetype="application/json" gives (no charset for JSON), without deriving it.
+    return Response(orjson.dumps(payload), status, content_type="application/json")
 
 
 def _runtime() -> Any:
-    return current_app.extensions["rls_cds"]
+    # Each attribute through a werkzeug proxy costs a lookup: resolve it once.
+    return current_app._get_current_object().extensions["rls_cds"]  # type: ignore[attr-defined]
 
 
 @api.get("/cds-services")
@@ -33,21 +36,27 @@ def discovery() -> Response:
     return json_response(runtime.profiles.discovery(document, profile))
 
 
-def read_json_body() -> Any:
-    """The parsed JSON body; 415 for another media type, 400 for malformed JSON."""
-    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
-    mimetype = req.mimetype or ""
+def read_json_body(req: Request | None = None) -> Any:
+    """The parsed JSON body of ``req`` (default: the current request); 415 for another media
+    type, 400 for malformed JSON."""
+    if req is None:
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    mimetype = req.environ.get("CONTENT_TYPE")
+    if mimetype != "application/json":  # the usual header is its own mimetype: no parsing
+        mimetype = req.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {mimetype or 'missing'}"
         )
     raw = req.get_data(cache=False)
-    limit = req.max_content_length
-    if limit is not None and req.content_length is None and len(raw) >= limit:
-        # A chunked body is cut at the limit by werkzeug, never refused: one more byte from
-        # the server's (terminated) stream tells a body of exactly the limit from a larger one.
-        if req.environ["wsgi.input"].read(1):
-            raise RequestEntityTooLarge()
+    if get_content_length(req.environ) is None:  # req.content_length, without the headers
+        limit = req.max_content_length  # read only here: each read looks up the app
+        if limit is not None and len(raw) >= limit:
+            # A chunked body is cut at the limit by werkzeug, never refused: one more byte
+            # from the server's (terminated) stream tells a body of exactly the limit from a
+            # larger one.
+            if req.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()
     try:
         return orjson.loads(raw)  # also refuses NaN, lone surrogates and nesting past 1024
     except orjson.JSONDecodeError as exc:
@@ -65,12 +74,13 @@ def service_call(service_id: str) -> Response:
     if service is None:
         raise NotFound(f"No CDS service with id {service_id!r}; see GET /cds-services")
     body = read_json_body()
-    log = g.cds_log = {"service": service_id, "hook": service.hook}
+    flask_g = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    log = flask_g.cds_log = {"service": service_id, "hook": service.hook}
     instance = body.get("hookInstance") if isinstance(body, dict) else None
     if isinstance(instance, str) and UUID.fullmatch(instance):  # never log an arbitrary string
         log["hookInstance"] = instance
     governance = runtime.governance
-    site = governance.site_of(g.get("client_issuer"))
+    site = governance.site_of(flask_g.get("client_issuer"))
     outcome = call_service(
         runtime.knowledge, runtime.settings, service, body, runtime.fetch_missing,
         governance.modes(site),
@@ -87,7 +97,7 @@ def service_call(service_id: str) -> Response:
         log["unreadable"] = list(outcome.unreadable)
     runtime.after_cards(outcome.rule_ids)
     profile = log["profile"] = choose_profile(
-        g.get("issuer_profile"), body, runtime.settings.ehr_profile
+        flask_g.get("issuer_profile"), body, runtime.settings.ehr_profile
     )
     profiles = governance.profiles_for(site, runtime.profiles)  # the site's own order codes
     return json_response(profiles.render(outcome.response, profile, service.hook))

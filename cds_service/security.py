@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 
 from cds_service.auth import AuthError, AuthUnavailable, TrustedIssuer
 
@@ -56,10 +56,13 @@ def _replay_cache(settings: Settings) -> SqlReplayCache | None:
     return SqlReplayCache(database_engine(url, synchronous="NORMAL"))
 
 
-def audience_url(settings: Settings) -> str:
-    """The public URL of the endpoint being called: what the client's ``aud`` must name."""
-    base = settings.public_base_url or request.host_url.rstrip("/")
-    return base + request.path
+def audience_url(settings: Settings, req: Request | None = None) -> str:
+    """The public URL of the endpoint being called (``req``, default: the current request):
+    what the client's ``aud`` must name."""
+    if req is None:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+    base = settings.public_base_url or req.host_url.rstrip("/")
+    return base + req.path
 
 
 def issuer_profiles(issuers: Mapping[str, TrustedIssuer]) -> dict[str, str]:
@@ -106,19 +109,22 @@ def init_auth(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def authenticate() -> Response | None:
-        if request.method == "OPTIONS" or not request.path.startswith(PROTECTED_PREFIXES):
+        # The request proxy resolved once: each attribute through it costs a lookup.
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.method == "OPTIONS" or not req.path.startswith(PROTECTED_PREFIXES):
             return None
         try:
             claims = authenticator.authenticate(
-                request.headers.get("Authorization"), audience_url(settings)
+                req.headers.get("Authorization"), audience_url(settings, req)
             )
         except AuthUnavailable:
             return _unavailable()  # the reason is logged by the authenticator
         except AuthError:
             return _unauthorized()  # the reason is logged by the authenticator, never sent
         # The verified caller, for what depends on who calls (the output profile, feedback).
-        g.client_issuer = claims["iss"]
-        g.issuer_profile = profiles.get(claims["iss"])
+        state = g._get_current_object()  # type: ignore[attr-defined]
+        state.client_issuer = claims["iss"]
+        state.issuer_profile = profiles.get(claims["iss"])
         return None
 
 
@@ -128,7 +134,8 @@ def init_cors(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def cors(response: Response) -> Response:
-        origin = request.headers.get("Origin")
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+        origin = req.environ.get("HTTP_ORIGIN")  # what req.headers.get("Origin") reads
         if not origin or not (allow_any or origin in settings.cors_origins):
             return response
         # Never with Allow-Credentials: tokens travel in the Authorization header.
@@ -136,7 +143,7 @@ def init_cors(app: Flask, settings: Settings) -> None:
         if not allow_any:
             response.headers.add("Vary", "Origin")
         response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
-        if request.method == "OPTIONS":
+        if req.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
             response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
             response.headers["Access-Control-Max-Age"] = "600"

@@ -21,7 +21,12 @@ class IssuedCounter(BackgroundWriter):
         self._counts: Counter[str] = Counter()
 
     def __call__(self, rule_ids: Iterable[str]) -> None:
-        self._buffer(lambda: self._counts.update(rule_ids))
+        self._buffer(rule_ids)
+
+    def _add(self, rule_ids: Iterable[str]) -> None:
+        counts = self._counts
+        for rule_id in rule_ids:
+            counts[rule_id] = counts.get(rule_id, 0) + 1
 
     def _take(self) -> Counter[str]:
         counts, self._counts = self._counts, Counter()

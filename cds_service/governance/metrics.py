@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import Counter
 
-from cds_service.observability.metrics import BoundedLabel
+from cds_service.observability.metrics import BoundedLabel, incrementer
 
 EVALUATIONS = Counter("cds_evaluations", "Service calls evaluated, by site.", ["site"])
 RULES_FIRED = Counter(
@@ -29,21 +29,38 @@ def _site_label(site: str) -> str:
         return "other"
     _site_names.add(site)  # a race adds at most a few extra: sites are configured, not free text
     return site
-_children: dict[tuple[str, ...], Any] = {}
 
 
-def _child(counter: Counter, *labels: str) -> Any:
-    key = (counter._name, *labels)
-    child = _children.get(key)
-    if child is None:
-        child = _children[key] = counter.labels(*labels)
-    return child
+# Per site label: the evaluation counter's writer, and per mode the fired-rule writers by rule
+# id (only ids that are their own label, so both stay bounded like the labels).
+_site_writers: dict[str, tuple[Callable[[float], None], dict[str, dict[str, Any]]]] = {}
+
+
+def _writers(site_label: str) -> tuple[Callable[[float], None], dict[str, dict[str, Any]]]:
+    writers = _site_writers.get(site_label)
+    if writers is None:
+        writers = (incrementer(EVALUATIONS.labels(site_label)), {"active": {}, "silent": {}})
+        _site_writers[site_label] = writers
+    return writers
+
+
+def _fired(rules: Iterable[str], site_label: str, mode: str, known: dict[str, Any]) -> None:
+    for rule in rules:
+        inc = known.get(rule) if type(rule) is str else None
+        if inc is None:
+            label = _rule_label(rule)
+            inc = incrementer(RULES_FIRED.labels(label, site_label, mode))
+            if label == rule:
+                known[rule] = inc
+        inc(1)
 
 
 def observe_evaluation(site: str, active: Iterable[str], silent: Iterable[str]) -> None:
     """Count one evaluation and the rules it fired (firing rate = fired / evaluations)."""
     site_label = _site_label(site)
-    _child(EVALUATIONS, site_label).inc()
-    for mode, rules in (("active", active), ("silent", silent)):
-        for rule in rules:
-            _child(RULES_FIRED, _rule_label(rule), site_label, mode).inc()
+    evaluated, fired = _writers(site_label)
+    evaluated(1)
+    if active:
+        _fired(active, site_label, "active", fired["active"])
+    if silent:
+        _fired(silent, site_label, "silent", fired["silent"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,9 +20,15 @@ from sqlalchemy.engine import Engine
 from cds_service.cards.profiles import Profiles
 from cds_service.governance.changes import record_config_version
 from cds_service.governance.metrics import observe_evaluation
-from cds_service.governance.records import Evaluation, EvaluationRecorder, patient_hmac
+from cds_service.governance.records import (
+    Evaluation,
+    EvaluationRecorder,
+    PatientHmac,
+    patient_hmac,
+)
 from cds_service.governance.site_config import (
     DEFAULT_SITE,
+    Site,
     SiteConfig,
     SiteConfigError,
     check_default_modes,
@@ -31,6 +38,17 @@ from cds_service.governance.tables import service_keys
 from cds_service.knowledge import Knowledge
 
 KEY_NAME = "patient-hmac"
+
+
+@dataclass(frozen=True)
+class _SiteCall:
+    """What every call from one site needs, worked out on its first call: its configured site,
+    the record's fixed fields, its patient hash and its output profiles (None: the default)."""
+
+    site: Site
+    fixed: tuple[str, str, str]  # knowledge version and sha256, site-file sha256
+    hashed: PatientHmac
+    profiles: Profiles | None
 
 
 @dataclass
@@ -45,6 +63,7 @@ class Governance:
     engine: Engine | None = None
     site_profiles: Mapping[str, Profiles] = field(default_factory=dict)  # sites' order codes
     _modes: dict[str, dict[str, str]] = field(default_factory=dict)
+    _calls: dict[str, _SiteCall] = field(default_factory=dict)
 
     def site_of(self, issuer: str | None) -> str:
         """The verified issuer, else the configured client id, else ``default``."""
@@ -57,9 +76,23 @@ class Governance:
             modes = self._modes[site] = self.config.modes(site, self.rules)
         return modes
 
+    def _call(self, site: str) -> _SiteCall:
+        """Per caller site, computed once (sites are configured or verified issuers)."""
+        call = self._calls.get(site)
+        if call is None:
+            configured = self.config.site(site)
+            call = self._calls[site] = _SiteCall(
+                configured,
+                (self.stamp.version, self.stamp.sha256, self.config.sha256),
+                PatientHmac(self.site_keys.get(configured.name, self.default_key)),
+                self.site_profiles.get(configured.name),
+            )
+        return call
+
     def profiles_for(self, site: str, default: Profiles) -> Profiles:
         """The output profiles with the site's own order codes (else ``default``)."""
-        return self.site_profiles.get(self.config.site(site).name, default)
+        profiles = self._call(site).profiles
+        return default if profiles is None else profiles
 
     def evaluation(
         self, site: str, hook: str, service_id: str, patient_id: str,
@@ -77,10 +110,16 @@ class Governance:
         self, site: str, hook: str, service_id: str, patient_id: str,
         active: tuple[str, ...], silent: tuple[str, ...],
     ) -> None:
-        """Count the call (Prometheus) and buffer its record (written off the request path)."""
+        """Count the call (Prometheus) and buffer its record (written off the request path):
+        the fields of :meth:`evaluation`, its Evaluation built by the writer."""
         observe_evaluation(site, active, silent)
         if self.recorder is not None:
-            self.recorder(self.evaluation(site, hook, service_id, patient_id, active, silent))
+            call = self._call(site)
+            reference = f"Patient/{patient_id}" if call.site.record_patient_reference else None
+            self.recorder.record(
+                site, hook, service_id, *call.fixed, call.hashed(patient_id), active, silent,
+                reference, time.time(),
+            )
 
 
 def _default_key(configured: str | None, engine: Engine | None) -> bytes:

@@ -10,13 +10,11 @@ bodies, headers and tokens are never read here, and the path is the matched rout
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import sys
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import flask
@@ -32,6 +30,15 @@ _STARTED = "cds_service.observability.started"
 _LOGGED = "cds_service.observability.logged"
 _MAX_RULES = 50
 _LOGGER = logging.getLogger(ACCESS_LOGGER_NAME)  # loggers are per-name singletons
+_ID_FIELDS = ("service", "hook", "hookInstance", "profile")
+_LIST_FIELDS = ("rules", "silent", "unreadable", "prefetch")  # lists of ids and reason codes
+# Ids already checked against _ID_RE (rule ids, service ids, reason codes recur on every call):
+# a set lookup instead of the pattern. Capped, and never fed hookInstance (new on every call).
+_CHECKED: set[str] = set()
+_CHECKED_LIMIT = 4096
+_STR = {str}
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+_second: tuple[int, str] = (-1, "")  # the last second stamped, formatted to the second
 
 
 class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -53,10 +60,13 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def write_line(self, line: str) -> None:
         """What emit() writes for a record whose message is ``line``, under the same lock;
         like emit(), a failed write never fails the request."""
-        with self.lock, contextlib.suppress(OSError, ValueError):  # type: ignore[union-attr]
-            stream = sys.stdout
-            stream.write(line + self.terminator)
-            stream.flush()
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                stream = sys.stdout
+                stream.write(line + self.terminator)
+                stream.flush()
+            except (OSError, ValueError):
+                pass
 
 
 def access_logger() -> logging.Logger:
@@ -75,40 +85,82 @@ def _safe_id(value: object) -> str:
     return value if isinstance(value, str) and _ID_RE.match(value) else INVALID
 
 
+def _checked_id(value: object) -> str:
+    """:func:`_safe_id`, remembering the ids that pass (up to a bound)."""
+    if type(value) is str and value in _CHECKED:
+        return value
+    safe = _safe_id(value)
+    if safe is value and type(value) is str and len(_CHECKED) < _CHECKED_LIMIT:
+        _CHECKED.add(value)
+    return safe
+
+
+def utc_stamp(ns: int) -> str:
+    """``ns`` (nanoseconds since the epoch) as ``2026-01-31T12:00:00.123Z``, what
+    ``datetime.isoformat(timespec="milliseconds")`` writes, formatted once per second."""
+    global _second
+    second, rest = divmod(ns, 1_000_000_000)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return cached[1] + _MILLIS[rest // 1_000_000]
+
+
 def access_record(status: int, duration_s: float) -> dict[str, Any]:
     """The access-log fields for the current request."""
     request = flask.request._get_current_object()  # type: ignore[attr-defined]  # one lookup
-    rule = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+    return _record(request, flask.g.get("cds_log"), status, duration_s)
+
+
+def _record(
+    request: flask.Request, cds_log: object, status: int, duration_s: float
+) -> dict[str, Any]:
+    rule = request.url_rule
     method = request.method
     record: dict[str, Any] = {
-        "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": utc_stamp(time.time_ns()),
         "method": method if method.isascii() and method.isalpha() else INVALID,
-        "path": rule,
+        "path": rule.rule if rule is not None else UNMATCHED,
         "status": status,
         "duration_ms": round(duration_s * 1000.0, 2),
     }
-    cds_log = flask.g.get("cds_log")
     if isinstance(cds_log, dict):
-        for key in ("service", "hook", "hookInstance", "profile"):
+        checked = _CHECKED
+        for key in _ID_FIELDS:
             if key in cds_log:
-                record[key] = _safe_id(cds_log[key])
-        for key in ("rules", "silent", "unreadable", "prefetch"):  # lists of ids and reason codes
+                value = cds_log[key]
+                if key == "hookInstance":
+                    record[key] = _safe_id(value)
+                else:
+                    record[key] = value if type(value) is str and value in checked \
+                        else _checked_id(value)
+        for key in _LIST_FIELDS:
             if key in cds_log:
                 items = cds_log[key]
-                items = list(items) if isinstance(items, list | tuple) else []
-                record[key] = [_safe_id(item) for item in items[:_MAX_RULES]]
+                items = items[:_MAX_RULES] if isinstance(items, (list, tuple)) else ()
+                record[key] = list(items) if _all_checked(items) \
+                    else [_checked_id(item) for item in items]
     return record
 
 
-def _finish(status: int) -> None:
-    """Log and count the current request once, whichever hook gets there first."""
-    environ = flask.request.environ
+def _all_checked(items: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every item is a str equal to an id already checked."""
+    try:
+        return _CHECKED.issuperset(items) and set(map(type, items)) <= _STR
+    except TypeError:  # an unhashable item
+        return False
+
+
+def _finish(request: flask.Request, status: int) -> None:
+    """Log and count ``request`` (the current one) once, whichever hook gets there first."""
+    environ = request.environ
     if environ.get(_LOGGED):
         return
     environ[_LOGGED] = True
     started = environ.get(_STARTED)
     duration_s = time.perf_counter() - started if started is not None else 0.0
-    record = access_record(status, duration_s)
+    g = flask.g._get_current_object()  # type: ignore[attr-defined]  # one lookup
+    record = _record(request, vars(g).get("cds_log"), status, duration_s)
     observe_request(record.get("service"), status, duration_s)
     logger = access_logger()
     if logger.isEnabledFor(logging.INFO):
@@ -145,12 +197,16 @@ def init_access_log(app: flask.Flask) -> None:
     access_logger()
     app.wsgi_app = _StartTimer(app.wsgi_app)  # type: ignore[method-assign]
 
+    # The request proxy resolved once per hook (each attribute through it costs a lookup).
     @app.after_request
     def _log_response(response: flask.Response) -> flask.Response:
-        _finish(response.status_code)
+        request = flask.request._get_current_object()  # type: ignore[attr-defined]
+        _finish(request, response.status_code)
         return response
 
     @app.teardown_request
     def _log_unfinished(exc: BaseException | None) -> None:
         # Reached without after_request only when the response could not be built.
-        _finish(500)
+        request = flask.request._get_current_object()  # type: ignore[attr-defined]
+        if not request.environ.get(_LOGGED):
+            _finish(request, 500)

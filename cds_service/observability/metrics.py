@@ -11,10 +11,12 @@ keeps at most a fixed number of distinct values, past which it reports "other".
 from __future__ import annotations
 
 import hmac
+import math
 import os
 import re
 import threading
-from collections.abc import Collection, Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import flask
@@ -62,9 +64,16 @@ class BoundedLabel:
         self.allowed = frozenset(allowed) if allowed is not None else None
         self._seen: set[str] = set()
         self._lock = threading.Lock()
+        # Values already known to be their own label: one set lookup instead of the pattern.
+        self._own: frozenset[str] | set[str] = (
+            self._seen if allowed is None
+            else frozenset(v for v in self.allowed or () if _LABEL_RE.match(v))
+        )
 
     def __call__(self, value: object) -> str:
         """The label value for ``value``: itself when acceptable, else "other" (or "-" if None)."""
+        if type(value) is str and value in self._own:
+            return value
         if value is None or value == "":
             return NONE
         if not isinstance(value, str) or not _LABEL_RE.match(value):
@@ -92,7 +101,35 @@ def set_known_services(service_ids: Collection[str]) -> None:
     _service_label = BoundedLabel(limit=len(service_ids), allowed=service_ids)
 
 
-# Labelled children, looked up once per label value (label values are bounded, see above).
+def incrementer(child: Any) -> Callable[[float], None]:
+    """``child.inc`` of a labelled counter without the checks it repeats on every call (label
+    values given, amount not negative): its value's own ``inc``, the one that writes the sample
+    (in multiprocess mode, to the worker's file). Call it with the amount."""
+    value = getattr(child, "_value", None)
+    inc = getattr(value, "inc", None)
+    return inc if callable(inc) else child.inc
+
+
+def observer(child: Any) -> Callable[[float], None]:
+    """``child.observe`` of a labelled histogram (no exemplar), as two value increments: the sum,
+    and the first bucket whose upper bound is at least the amount (found by bisection)."""
+    bounds = getattr(child, "_upper_bounds", None)
+    buckets = getattr(child, "_buckets", None)
+    total = getattr(getattr(child, "_sum", None), "inc", None)
+    if not (isinstance(bounds, list) and isinstance(buckets, list) and callable(total)
+            and len(bounds) == len(buckets) and bounds and bounds[-1] == math.inf):
+        return child.observe  # type: ignore[no-any-return]
+    incs = [incrementer(bucket) for bucket in buckets]
+
+    def observe(amount: float) -> None:
+        total(amount)
+        if amount == amount:  # a NaN falls in no bucket, as in Histogram.observe
+            incs[bisect_left(bounds, amount)](1)
+
+    return observe
+
+
+# Labelled children's writers, made once per label value (label values are bounded, see above).
 _request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
 _card_children: dict[str, Any] = {}
 
@@ -103,22 +140,23 @@ def observe_request(service: object, status: int, duration_s: float) -> None:
     children = _request_children.get((label, status))
     if children is None:
         children = (
-            REQUESTS.labels(service=label, status=str(int(status))),
-            REQUEST_LATENCY.labels(service=label),
+            incrementer(REQUESTS.labels(service=label, status=str(int(status)))),
+            observer(REQUEST_LATENCY.labels(service=label)),
         )
         _request_children[(label, status)] = children
-    children[0].inc()
-    children[1].observe(max(duration_s, 0.0))
+    children[0](1)
+    children[1](max(duration_s, 0.0))
 
 
 def observe_cards(rule_ids: Iterable[str]) -> None:
     """Count the cards of one response, one per rule id occurrence."""
+    children = _card_children
     for rule_id in rule_ids:
         label = _rule_label(rule_id)
-        child = _card_children.get(label)
-        if child is None:
-            child = _card_children[label] = CARDS.labels(rule_id=label)
-        child.inc()
+        inc = children.get(label)
+        if inc is None:
+            inc = children[label] = incrementer(CARDS.labels(rule_id=label))
+        inc(1)
 
 
 def observe_fhir_fallback(duration_s: float, ok: bool, reason: str | None = None) -> None:

@@ -32,7 +32,11 @@ def check_profile(name: str, where: str) -> str:
 
 def is_epic_request(body: object) -> bool:
     """Epic sends its ``com.epic.cdshooks.request.*`` keys in the request's ``extension``."""
-    extension = body.get("extension") if isinstance(body, Mapping) else None
+    # A parsed body is a dict: its own check first, before the slower abstract Mapping one.
+    mapping = isinstance(body, dict) or isinstance(body, Mapping)
+    extension = body.get("extension") if mapping else None  # type: ignore[attr-defined]
+    if extension is None:
+        return False
     return isinstance(extension, Mapping) and any(
         isinstance(k, str) and k.startswith(EPIC_REQUEST_EXTENSION) for k in extension
     )
