@@ -14,7 +14,21 @@ from hypothesis import strategies as st
 from cds_service.engine.facts import LabFact, UnusableLab
 from cds_service.fhir.lab_selection import NEVER, NOT_COUNTED, PANEL, SINGLE, select_labs
 from cds_service.fhir.labs import analyte_of, effective_time, lab_fact
-from cds_service.fhir.resources import label, refers_to
+from cds_service.fhir.prefetch import (
+    KeyState,
+    _outcome_is_benign,
+    _outcomes_only,
+    key_state,
+    key_states,
+    usable_prefetch,
+)
+from cds_service.fhir.resources import (
+    REFERENCED,
+    ResourceIndex,
+    iter_resources,
+    label,
+    refers_to,
+)
 from cds_service.knowledge import load_knowledge
 
 K = load_knowledge()
@@ -177,3 +191,74 @@ def test_a_result_of_year_one_is_dated_not_undated():
     }
     usable, unusable, _ = select_labs(K, [obs], "p1", _not_bad)
     assert not unusable and usable[0].effective.year == 1
+
+
+def _reference_index(values: list[object]) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """ResourceIndex.of as it was written: iter_resources, then one look per resource."""
+    by_type: dict[str, list[Any]] = {}
+    by_ref: dict[str, Any] = {}
+    for value in values:
+        for resource in iter_resources(value):
+            rtype = str(resource.get("resourceType"))
+            by_type.setdefault(rtype, []).append(resource)
+            if rtype in REFERENCED and resource.get("id"):
+                by_ref[f"{rtype}/{resource['id']}"] = resource
+    return by_type, by_ref
+
+
+resource_types = st.sampled_from(
+    ["Observation", "Condition", "Medication", "MedicationRequest", "OperationOutcome"]
+) | junk
+resources = st.fixed_dictionaries(
+    {}, optional={"resourceType": resource_types, "id": st.sampled_from(["a", "b", ""]) | junk}
+)
+entries = st.fixed_dictionaries({}, optional={"resource": resources | junk}) | junk
+bundles = st.fixed_dictionaries(
+    {"resourceType": st.just("Bundle")},
+    optional={"entry": st.lists(entries, max_size=6) | entries},
+)
+prefetch_values = bundles | resources | junk
+
+
+@FUZZ
+@given(st.lists(prefetch_values, max_size=5))
+def test_resource_index_holds_what_iter_resources_reads(values):
+    index = ResourceIndex.of(values)
+    by_type, by_ref = _reference_index(values)
+    assert index.by_type == by_type and index.by_ref == by_ref
+    assert all(
+        a is b for kind in by_type for a, b in zip(index.by_type[kind], by_type[kind], strict=True)
+    )
+
+
+# (a list as severity makes _outcome_is_benign raise, before and after: left out here)
+severities = st.sampled_from(["information", "warning", "error", "fatal", None, 5, ""])
+outcomes = st.fixed_dictionaries(
+    {"resourceType": st.just("OperationOutcome")},
+    optional={"issue": st.lists(st.fixed_dictionaries({"severity": severities}), max_size=2)},
+)
+outcome_bundles = st.fixed_dictionaries(
+    {"resourceType": st.just("Bundle")},
+    optional={
+        "entry": st.lists(st.fixed_dictionaries({}, optional={"resource": outcomes | resources}),
+                          max_size=3)
+        | junk
+    },
+)
+
+
+@FUZZ
+@given(outcome_bundles | outcomes | prefetch_values)
+def test_prefetch_key_state_shortcut_agrees_with_the_outcome_walk(value):
+    state = key_state({"k": value}, "k")
+    if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        outcomes_only = _outcomes_only(value)
+        if outcomes_only is None:
+            assert state is KeyState.DATA
+        else:
+            benign = all(map(_outcome_is_benign, outcomes_only))
+            assert state is (KeyState.EMPTY if benign else KeyState.ERROR)
+    states = key_states({"k": "", "absent": ""}, {"k": value})
+    assert usable_prefetch({"k": "", "absent": ""}, {"k": value}, states) == usable_prefetch(
+        {"k": "", "absent": ""}, {"k": value}
+    )
