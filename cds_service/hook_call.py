@@ -12,7 +12,7 @@ from cds_service.engine.evaluate import evaluate
 from cds_service.engine.facts import HookInput
 from cds_service.errors import BadRequest, PrefetchUnavailable
 from cds_service.fhir.extract import build_record, extract_drafts
-from cds_service.fhir.prefetch import REFETCH, key_states, usable_prefetch
+from cds_service.fhir.prefetch import KeyState, key_states, usable_prefetch
 from cds_service.fhir.resources import ResourceIndex
 from cds_service.governance.modes import apply_modes
 from cds_service.governance.provenance import add_provenance, resource_lookup
@@ -60,7 +60,10 @@ def call_service(
     context = request["context"]
     prefetch: Mapping[str, Any] = request.get("prefetch") or {}
     states = key_states(service.prefetch, prefetch)
-    missing = [key for key, state in states.items() if state in REFETCH]
+    # identity, not REFETCH membership: hashing an enum member is a Python call
+    missing = [
+        key for key, state in states.items() if state is KeyState.MISSING or state is KeyState.ERROR
+    ]
     if missing:
         if fetch_missing is None:
             raise PrefetchUnavailable(
@@ -69,7 +72,9 @@ def call_service(
                 f"prefetch.{missing[0]}",
             )
         prefetch = fetch_missing(service.prefetch, request, prefetch)
-    data = usable_prefetch(service.prefetch, prefetch)
+        data = usable_prefetch(service.prefetch, prefetch)  # the states of what was fetched
+    else:
+        data = usable_prefetch(service.prefetch, prefetch, states)
     patient_id = context["patientId"]
     _check_patient(data, patient_id)
     index = ResourceIndex.of(data.values())

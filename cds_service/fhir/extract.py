@@ -23,7 +23,7 @@ from cds_service.engine.medications import ingredient_of
 from cds_service.fhir.concepts import concept_of, first_code
 from cds_service.fhir.dates import parse_fhir_date
 from cds_service.fhir.lab_selection import select_labs
-from cds_service.fhir.medications import medication_fact
+from cds_service.fhir.medications import medication_concept, medication_fact
 from cds_service.fhir.resources import (
     ResourceIndex,
     invalid_reason,
@@ -96,7 +96,7 @@ class _Reader:
     def labs(
         self,
     ) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...], tuple[tuple[str, str], ...]]:
-        return select_labs(self.knowledge, self.of_type("Observation"), self.mine, self.valid)
+        return select_labs(self.knowledge, self.of_type("Observation"), self.patient_id, self.valid)
 
     def medications(self, rtype: str, statuses: set[str], field: str) -> tuple[MedicationFact, ...]:
         facts = []
@@ -106,10 +106,10 @@ class _Reader:
                 continue
             if not self.mine(resource, field):
                 continue
-            fact = medication_fact(self.knowledge, resource, self.index)
-            # a drug no rule reads (lisinopril...) is neither validated nor kept
-            if ingredient_of(self.knowledge, fact.concept) and self.valid(resource):
-                facts.append(fact)
+            concept = medication_concept(self.knowledge, resource, self.index)
+            # a drug no rule reads (lisinopril...) is neither validated nor read further
+            if ingredient_of(self.knowledge, concept) and self.valid(resource):
+                facts.append(medication_fact(self.knowledge, resource, self.index, concept))
         return tuple(facts)
 
 

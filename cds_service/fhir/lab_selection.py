@@ -14,13 +14,16 @@ from operator import itemgetter
 from typing import Any
 
 from cds_service.engine.facts import LabFact, UnusableLab
-from cds_service.fhir.labs import analyte_of, effective_time, lab_fact
-from cds_service.fhir.resources import label
+from cds_service.fhir.labs import analyte_of, effective_time, lab_fact_at
+from cds_service.fhir.resources import label, refers_to
 from cds_service.knowledge import Knowledge
 
 PANEL = frozenset({"iron", "tibc", "uibc"})
 SINGLE = frozenset({"ferritin", "tsat", "hemoglobin"})
-NEVER = datetime.min.replace(tzinfo=UTC)
+NEVER = datetime.min.replace(tzinfo=UTC)  # sorts a result without a date last
+NOT_COUNTED = ("entered-in-error", "cancelled")  # statuses of results that never happened
+_first = itemgetter(0)
+_fromisoformat = datetime.fromisoformat
 
 
 def _panel_complete(usable: list[LabFact], day: object) -> bool:
@@ -28,34 +31,69 @@ def _panel_complete(usable: list[LabFact], day: object) -> bool:
     return "iron" in found and bool(found & {"tibc", "uibc"})
 
 
+def _codes_to_analytes(knowledge: Knowledge) -> dict[object, dict[object, str]]:
+    """analyte_by_coding as code -> {system URI -> analyte}: the code, which tells analytes
+    apart, is looked up first and most Observations stop there."""
+    table = _TABLES.get(id(knowledge))
+    if table is None or table[0] is not knowledge:
+        by_code: dict[object, dict[object, str]] = {}
+        for (system, code), analyte in knowledge.analyte_by_coding.items():
+            by_code.setdefault(code, {})[system] = analyte
+        if len(_TABLES) > 8:  # knowledge objects are few (one a process, a few in tests)
+            _TABLES.clear()
+        table = _TABLES[id(knowledge)] = (knowledge, by_code)
+    return table[1]
+
+
+_TABLES: dict[int, tuple[Knowledge, dict[object, dict[object, str]]]] = {}
+
+
 def select_labs(
     knowledge: Knowledge,
     observations: Iterable[Mapping[str, Any]],
-    is_mine: Callable[[Mapping[str, Any]], bool],
+    patient_id: str,
     is_valid: Callable[[Mapping[str, Any]], bool],
 ) -> tuple[tuple[LabFact, ...], tuple[UnusableLab, ...], tuple[tuple[str, str], ...]]:
-    """The usable results that can matter, the unusable ones newer than them, and the
-    (analyte, status) of this patient's results whose status does not count."""
+    """The usable results of ``patient_id`` that can matter, the unusable ones newer than them,
+    and the (analyte, status) of this patient's results whose status does not count."""
     statuses = knowledge.usable_lab_statuses
-    candidates = []
+    by_code = _codes_to_analytes(knowledge)
+    candidates = []  # (sort key, analyte, resource); whose they are is checked on the visit
     uncounted: dict[tuple[str, str], None] = {}
-    for resource in observations:  # runs per Observation: only cheap checks before the sort
-        analyte = analyte_of(knowledge, resource)
-        if analyte is None:
+    for resource in observations:  # runs per Observation: nothing but lookups before the sort
+        # The shape nearly every result has (coded, status read, a 'YYYY-MM-DDThh:mm:ssZ'
+        # effectiveDateTime) settled with bare lookups; anything else (a missing key, a lone
+        # object, another date form, an uncounted status) raises or falls through to the
+        # general reading below, which decides that Observation from scratch.
+        try:
+            for coding in resource["code"]["coding"]:
+                systems = by_code.get(coding["code"])
+                if systems is not None and (analyte := systems.get(coding["system"])):
+                    break
+            else:
+                continue  # a result of no analyte the rules read
+            if resource["status"] in statuses:
+                when = resource["effectiveDateTime"]
+                if len(when) == 20 and when[19] == "Z" and when[10] == "T":
+                    candidates.append((_fromisoformat(when), analyte, resource))
+                    continue
+        except (KeyError, TypeError, ValueError):
+            pass
+        general = analyte_of(knowledge, resource)
+        if general is None:
             continue
         status = resource.get("status")
         if isinstance(status, str) and status not in statuses:
-            if status not in ("entered-in-error", "cancelled") and is_mine(resource):
-                uncounted[(analyte, status)] = None  # preliminary...: never cited, only named
+            if status not in NOT_COUNTED and _is_mine(resource, patient_id):
+                uncounted[(general, status)] = None  # preliminary...: never cited, only named
             continue
-        if is_mine(resource):
-            candidates.append((effective_time(resource) or NEVER, analyte, resource))
-    candidates.sort(key=itemgetter(0), reverse=True)
+        candidates.append((effective_time(resource) or NEVER, general, resource))
+    candidates.sort(key=_first, reverse=True)
     usable: list[LabFact] = []
     unusable: list[UnusableLab] = []
     done: set[str] = set()
     panel_day = None
-    for when, analyte, resource in candidates:
+    for key, analyte, resource in candidates:
         if analyte in PANEL:
             if panel_day is not None:
                 if SINGLE <= done:
@@ -63,12 +101,22 @@ def select_labs(
                 continue
         elif analyte in done:
             continue
-        fact = lab_fact(knowledge, resource, analyte, label(resource))
+        if not _is_mine(resource, patient_id):
+            continue
+        when = None if key is NEVER else key  # NEVER itself, not a real 0001-01-01T00:00:00Z
+        fact = lab_fact_at(knowledge, resource, analyte, label(resource), when)
         if isinstance(fact, UnusableLab):
             unusable.append(fact)
         elif is_valid(resource):
             usable.append(fact)
             done.add(analyte)
-            if analyte in PANEL and _panel_complete(usable, when.date()):
-                panel_day = when.date()
+            if analyte in PANEL and _panel_complete(usable, key.date()):
+                panel_day = key.date()
     return tuple(usable), tuple(unusable), tuple(uncounted)
+
+
+def _is_mine(resource: Mapping[str, Any], patient_id: str) -> bool:
+    subject = resource.get("subject")
+    if isinstance(subject, dict) and subject.get("reference") == f"Patient/{patient_id}":
+        return True  # the common case, without parsing the reference
+    return refers_to(subject, "Patient", patient_id)

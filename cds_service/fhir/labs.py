@@ -80,7 +80,18 @@ def lab_fact(
     knowledge: Knowledge, observation: Mapping[str, Any], analyte_id: str, ref: str
 ) -> LabFact | UnusableLab:
     """A usable LabFact, or an UnusableLab saying why the result cannot be used."""
-    when = effective_time(observation)
+    return lab_fact_at(knowledge, observation, analyte_id, ref, effective_time(observation))
+
+
+def lab_fact_at(
+    knowledge: Knowledge,
+    observation: Mapping[str, Any],
+    analyte_id: str,
+    ref: str,
+    when: datetime | None,
+) -> LabFact | UnusableLab:
+    """``lab_fact`` with the result's ``effective_time`` already read, as lab selection sorts
+    on it."""
     if when is None:
         return UnusableLab(ref, analyte_id, "it has no date")
     raw = _raw_value(observation)

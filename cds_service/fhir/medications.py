@@ -68,9 +68,13 @@ def _route_text(resource: Mapping[str, Any]) -> str:
 
 
 def medication_fact(
-    knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
+    knowledge: Knowledge,
+    resource: Mapping[str, Any],
+    index: ResourceIndex,
+    concept: Concept | None = None,
 ) -> MedicationFact:
-    """A MedicationFact for a MedicationRequest or MedicationAdministration."""
+    """A MedicationFact for a MedicationRequest or MedicationAdministration (``concept``: its
+    ``medication_concept``, when already read)."""
     is_request = resource.get("resourceType") == "MedicationRequest"
     if is_request:
         when = parse_fhir_datetime(resource.get("authoredOn"))
@@ -86,7 +90,7 @@ def medication_fact(
         ref=label(resource),
         kind="request" if is_request else "administration",
         status=str(resource.get("status") or "unknown"),
-        concept=medication_concept(knowledge, resource, index),
+        concept=concept or medication_concept(knowledge, resource, index),
         when=when,
         reasons=reasons,
         reason_stated=stated,

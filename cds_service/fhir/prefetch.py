@@ -68,6 +68,11 @@ def key_state(prefetch: Mapping[str, Any], key: str) -> KeyState:
     if rtype == "OperationOutcome":
         return KeyState.EMPTY if _outcome_is_benign(value) else KeyState.ERROR
     if rtype == "Bundle":
+        try:  # the common case: a first entry that is a resource other than an outcome
+            if value["entry"][0]["resource"]["resourceType"] != "OperationOutcome":
+                return KeyState.DATA
+        except (KeyError, TypeError, IndexError):
+            pass
         outcomes = _outcomes_only(value)
         if outcomes is not None:
             return KeyState.EMPTY if all(map(_outcome_is_benign, outcomes)) else KeyState.ERROR
@@ -87,9 +92,16 @@ def missing_keys(templates: Mapping[str, str], prefetch: Mapping[str, Any] | Non
     return [k for k, state in key_states(templates, prefetch).items() if state in REFETCH]
 
 
-def usable_prefetch(templates: Mapping[str, str], prefetch: Mapping[str, Any]) -> dict[str, Any]:
-    """The declared keys only; empty keys (null, or a benign outcome) become None."""
-    return {
-        k: None if key_state(prefetch, k) is KeyState.EMPTY else prefetch.get(k)
-        for k in templates
-    }
+def usable_prefetch(
+    templates: Mapping[str, str],
+    prefetch: Mapping[str, Any],
+    states: Mapping[str, KeyState] | None = None,
+) -> dict[str, Any]:
+    """The declared keys only; empty keys (null, or a benign outcome) become None.
+
+    ``states``: the ``key_states`` of this same ``prefetch``, when already decided.
+    """
+    if states is None:
+        states = key_states(templates, prefetch)
+    get = prefetch.get
+    return {k: None if states[k] is KeyState.EMPTY else get(k) for k in templates}

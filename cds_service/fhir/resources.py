@@ -57,6 +57,7 @@ def iter_resources(value: object) -> list[dict[str, Any]]:
     return [value] if isinstance(value.get("resourceType"), str) else []
 
 
+_NO_TYPE = object()  # before a Bundle's first entry: equal to no resourceType
 # The only types a rule follows a reference to (medicationReference, reasonReference).
 REFERENCED = frozenset({"Medication", "Condition"})
 
@@ -74,16 +75,46 @@ class ResourceIndex:
         index = cls(parent=parent)
         by_type, by_ref = index.by_type, index.by_ref
         for value in values:
-            for resource in iter_resources(value):  # runs per resource: kept lean
-                rtype = str(resource.get("resourceType"))
-                same_type = by_type.get(rtype)
-                if same_type is None:
-                    by_type[rtype] = [resource]
-                else:
-                    same_type.append(resource)
-                if rtype in REFERENCED and resource.get("id"):
+            # iter_resources written out: this runs per resource of the request
+            if not isinstance(value, dict):
+                continue
+            rtype = value.get("resourceType")
+            if rtype != "Bundle":
+                if isinstance(rtype, str):
+                    index._add(value, rtype)
+                continue
+            entries = value.get("entry")
+            if not isinstance(entries, list):
+                entries = as_list(entries)  # one entry as an object: read as a list
+            # A search Bundle holds one type entry after entry: its list is looked up once.
+            # (last_type is a str, and in JSON only a str equals a str.)
+            last_type: object = _NO_TYPE
+            same_type: list[dict[str, Any]] = []
+            referenced = False
+            for entry in entries:
+                try:  # only a JSON object takes a str subscript: entry and resource are dicts
+                    resource = entry["resource"]
+                    rtype = resource["resourceType"]
+                except (KeyError, TypeError):
+                    if not isinstance(entry, dict):
+                        continue
+                    resource = entry.get("resource")
+                    if not isinstance(resource, dict):
+                        continue
+                    rtype = None  # a resource without a type is indexed as 'None' (str(None))
+                if rtype != last_type:
+                    last_type = rtype = str(rtype)
+                    same_type = by_type.setdefault(rtype, [])
+                    referenced = rtype in REFERENCED
+                same_type.append(resource)
+                if referenced and resource.get("id"):
                     by_ref[f"{rtype}/{resource['id']}"] = resource
         return index
+
+    def _add(self, resource: dict[str, Any], rtype: str) -> None:
+        self.by_type.setdefault(rtype, []).append(resource)
+        if rtype in REFERENCED and resource.get("id"):
+            self.by_ref[f"{rtype}/{resource['id']}"] = resource
 
     def resolve(self, reference: object, container: Mapping[str, Any] | None = None) -> Any:
         """The resource a reference points at: contained in ``container``, or in the request."""
