@@ -90,17 +90,9 @@ def _grades(
     return ids, texts, {i: i for i in by_ingredient}
 
 
-def _rule_plans(knowledge: Knowledge) -> dict[str, RulePlan]:
-    return {}
-
-
 def rule_plan(knowledge: Knowledge, rule_id: str) -> RulePlan:
     """The plan of ``rule_id`` (made the first time a card of it is rendered)."""
-    plans = knowledge.derived(_rule_plans)
-    plan = plans.get(rule_id)
-    if plan is None:
-        plan = plans[rule_id] = RulePlan(knowledge, rule_id)
-    return plan
+    return knowledge.derived_by_key(RulePlan)[rule_id]
 
 
 def summary(knowledge: Knowledge, finding: Finding) -> str:
@@ -150,17 +142,13 @@ def _detail(knowledge: Knowledge, plan: RulePlan, finding: Finding) -> str:
     return "\n\n".join(parts) + plan.grade_head + _grade(plan, finding) + plan.grade_tail
 
 
-def _note_templates(knowledge: Knowledge) -> dict[str, Template]:
-    return {}
+def _note_template(knowledge: Knowledge, key: str) -> Template:
+    return Template(knowledge.notes[key])
 
 
 def note_template(knowledge: Knowledge, key: str) -> Template:
     """The note ``key`` of the knowledge file, parsed the first time a card shows it."""
-    notes = knowledge.derived(_note_templates)
-    template = notes.get(key)
-    if template is None:
-        template = notes[key] = Template(knowledge.notes[key])
-    return template
+    return knowledge.derived_by_key(_note_template)[key]
 
 
 def _grade(plan: RulePlan, finding: Finding) -> str:

@@ -44,20 +44,16 @@ def patient_gates(s: Situation, decision: Decision) -> frozenset[str]:
 GateSpec = tuple[str, tuple[str, ...], frozenset[str]]  # label, not_for, only_for (may be empty)
 
 
-def _gate_specs(knowledge: Knowledge) -> dict[str, tuple[GateSpec, ...]]:
-    return {}
+def _gate_specs(knowledge: Knowledge, rule_id: str) -> tuple[GateSpec, ...]:
+    return tuple(
+        (spec["label"], tuple(spec.get("not_for", [])), frozenset(spec.get("only_for") or ()))
+        for spec in knowledge.rules[rule_id].get("suggestions", [])
+    )
 
 
 def gate_specs(knowledge: Knowledge, rule_id: str) -> tuple[GateSpec, ...]:
     """The gates of each suggestion of ``rule_id``, read from the file once."""
-    held = knowledge.derived(_gate_specs)
-    specs = held.get(rule_id)
-    if specs is None:
-        specs = held[rule_id] = tuple(
-            (spec["label"], tuple(spec.get("not_for", [])), frozenset(spec.get("only_for") or ()))
-            for spec in knowledge.rules[rule_id].get("suggestions", [])
-        )
-    return specs
+    return knowledge.derived_by_key(_gate_specs)[rule_id]
 
 
 def withheld_suggestions(

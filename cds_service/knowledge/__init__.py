@@ -255,6 +255,27 @@ class Knowledge:
             value = held[build] = build(self)
             return value
 
+    def derived_by_key(self, build: Callable[[Knowledge, str], T]) -> dict[str, T]:
+        """A table of ``build(self, key)``, each made the first time its key is looked up and
+        kept with this knowledge object (a rule's card parts, a note's parsed template)."""
+        tables: dict[Callable[..., Any], dict[str, Any]] = self.__dict__.setdefault("_by_key", {})
+        table = tables.get(build)
+        if table is None:
+            table = tables[build] = _ByKey(self, build)
+        return table
+
+
+class _ByKey(dict):  # type: ignore[type-arg]
+    """``build(knowledge, key)`` per key, made on the first lookup of that key."""
+
+    def __init__(self, knowledge: Knowledge, build: Callable[[Knowledge, str], Any]) -> None:
+        super().__init__()
+        self._knowledge, self._build = knowledge, build
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self._build(self._knowledge, key)
+        return value
+
 
 def exact(value: object) -> Fraction:
     """A number from a knowledge file, exactly as written: 12.5, or an exact ratio "1/2.247".
