@@ -9,7 +9,6 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,10 +20,8 @@ from cds_service.cards.profiles import Profiles
 from cds_service.governance.changes import record_config_version
 from cds_service.governance.metrics import observe_evaluation
 from cds_service.governance.records import (
-    Evaluation,
     EvaluationRecorder,
     PatientHmac,
-    patient_hmac,
 )
 from cds_service.governance.site_config import (
     DEFAULT_SITE,
@@ -94,24 +91,12 @@ class Governance:
         profiles = self._call(site).profiles
         return default if profiles is None else profiles
 
-    def evaluation(
-        self, site: str, hook: str, service_id: str, patient_id: str,
-        active: tuple[str, ...], silent: tuple[str, ...], at: datetime | None = None,
-    ) -> Evaluation:
-        key = self.site_keys.get(self.config.site(site).name, self.default_key)
-        reference = f"Patient/{patient_id}" if self.config.site(site).record_patient_reference \
-            else None
-        return Evaluation(
-            site, hook, service_id, self.stamp.version, self.stamp.sha256, self.config.sha256,
-            patient_hmac(key, patient_id), active, silent, reference, at or datetime.now(UTC),
-        )
-
     def record(
         self, site: str, hook: str, service_id: str, patient_id: str,
         active: tuple[str, ...], silent: tuple[str, ...],
     ) -> None:
-        """Count the call (Prometheus) and buffer its record (written off the request path):
-        the fields of :meth:`evaluation`, its Evaluation built by the writer."""
+        """Count the call (Prometheus) and buffer its record (written off the request path): the
+        fields of a ``governance.records.Evaluation``, built by the writer."""
         observe_evaluation(site, active, silent)
         if self.recorder is not None:
             call = self._call(site)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +14,8 @@ from cds_service.feedback.engine import database_engine
 from cds_service.governance.records import (
     Evaluation,
     EvaluationRecorder,
+    PatientHmac,
+    patient_hmac,
     purge_evaluations,
     write_evaluations,
 )
@@ -107,3 +111,15 @@ def test_migration_0003_downgrades_and_upgrades(database_url):
             assert bool(governance_tables & names) is present
     finally:
         engine.dispose()
+
+
+def test_the_precomputed_patient_hash_is_the_hmac_of_the_id():
+    # Keys shorter than, equal to and longer than SHA-256's 64-byte block (a longer key is
+    # hashed first), and ids with non-ASCII text: the digest hmac.new gives, every time.
+    for key in (b"", b"k", b"x" * 63, b"y" * 64, b"z" * 65, b"site-key-\xff" * 30):
+        hashed = PatientHmac(key)
+        for patient in ("", "pat-1", "Ünïcødé-患者", "e" * 300):
+            assert hashed(patient) == patient_hmac(key, patient)
+            assert hashed(patient) == hmac.new(
+                key, patient.encode("utf-8"), hashlib.sha256
+            ).hexdigest()
