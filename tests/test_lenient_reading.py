@@ -1,4 +1,4 @@
-"""Lenient reading of client shapes (fhir/lenient.py, resources.invalid_reason, as_list), and
+"""Lenient reading of client shapes (fhir/lenient.py, validation.invalid_reason, as_list), and
 the explicit per-key prefetch policy (fhir/prefetch.py)."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 
 from cds_service.fhir.lenient import lenient_copy
 from cds_service.fhir.prefetch import KeyState, key_state, missing_keys, usable_prefetch
-from cds_service.fhir.resources import invalid_reason, iter_resources
+from cds_service.fhir.resources import iter_resources
+from cds_service.fhir.validation import invalid_reason
 from cds_service.hook_call import call_service
 from cds_service.knowledge import load_knowledge
 from tests.scenario_support import scenario

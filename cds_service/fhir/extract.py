@@ -24,13 +24,8 @@ from cds_service.fhir.concepts import concept_of, first_code
 from cds_service.fhir.dates import parse_fhir_date
 from cds_service.fhir.lab_selection import select_labs
 from cds_service.fhir.medications import medication_concept, medication_fact
-from cds_service.fhir.resources import (
-    ResourceIndex,
-    invalid_reason,
-    iter_resources,
-    label,
-    refers_to,
-)
+from cds_service.fhir.resources import ResourceIndex, iter_resources, label, refers_to
+from cds_service.fhir.validation import invalid_reason
 from cds_service.knowledge import Knowledge
 
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}

@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cds_service.fhir.validation import Invalid, invalid_reason  # noqa: F401 (moved there)
-
 
 def as_list(value: object) -> list[Any]:
     """A FHIR array as sent; a lone object as a one-element array (clients send those, see
