@@ -231,8 +231,9 @@ def test_resource_index_holds_what_iter_resources_reads(values):
     )
 
 
-# (a list as severity makes _outcome_is_benign raise, before and after: left out here)
-severities = st.sampled_from(["information", "warning", "error", "fatal", None, 5, ""])
+severities = st.sampled_from(
+    ["information", "warning", "error", "fatal", None, 5, "", ["warning"], {"code": "warning"}]
+)
 outcomes = st.fixed_dictionaries(
     {"resourceType": st.just("OperationOutcome")},
     optional={"issue": st.lists(st.fixed_dictionaries({"severity": severities}), max_size=2)},

@@ -34,10 +34,12 @@ BENIGN = frozenset({"information", "warning"})
 
 
 def _outcome_is_benign(outcome: Mapping[str, Any]) -> bool:
-    """An OperationOutcome that reports no failure: every issue information or warning."""
+    """An OperationOutcome that reports no failure: every issue information or warning (a
+    severity that is not text, a list or an object, reports nothing benign)."""
     issues = as_list(outcome.get("issue"))
     return bool(issues) and all(
-        isinstance(i, dict) and i.get("severity") in BENIGN for i in issues
+        isinstance(i, dict) and type(i.get("severity")) is str and i["severity"] in BENIGN
+        for i in issues
     )
 
 

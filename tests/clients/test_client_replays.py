@@ -130,6 +130,19 @@ def test_an_error_outcome_in_prefetch_is_fetched_or_412(tmp_path: Path) -> None:
     assert response.get_json()["issue"][0]["expression"] == ["prefetch.medications"]
 
 
+def test_an_outcome_whose_severity_is_not_text_is_fetched_or_412(tmp_path: Path) -> None:
+    """A severity sent as a list or an object says nothing benign: read as a failure (fetched,
+    else 412 naming the key), never a 500."""
+    for severity in (["warning"], {"code": "warning"}):
+        body = _load("epic/patient-view.json")
+        outcome = body["prefetch"]["medications"]["entry"][0]["resource"]
+        outcome["issue"][0]["severity"] = severity
+        now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+        response = _post(body, now, tmp_path, fhir_allowlist=())
+        assert response.status_code == 412
+        assert response.get_json()["issue"][0]["expression"] == ["prefetch.medications"]
+
+
 def test_epic_long_draft_ids_are_judged(tmp_path: Path) -> None:
     body = _load("epic/order-select.json")
     selection = body["context"]["selections"][0]
