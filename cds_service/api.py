@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Request, Response, current_app, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length
 
 from cds_service.cards.profiles import choose_profile
@@ -48,14 +48,18 @@ def read_json_body(req: Request | None = None) -> Any:
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {mimetype or 'missing'}"
         )
-    raw = req.get_data(cache=False)
-    if get_content_length(req.environ) is None:  # req.content_length, without the headers
+    environ = req.environ
+    length = get_content_length(environ)  # req.content_length, without the headers
+    if length is not None:
+        raw = read_exactly(environ, length, req.max_content_length)
+    else:
+        raw = req.get_data(cache=False)
         limit = req.max_content_length  # read only here: each read looks up the app
         if limit is not None and len(raw) >= limit:
             # A chunked body is cut at the limit by werkzeug, never refused: one more byte
             # from the server's (terminated) stream tells a body of exactly the limit from a
             # larger one.
-            if req.environ["wsgi.input"].read(1):
+            if environ["wsgi.input"].read(1):
                 raise RequestEntityTooLarge()
     try:
         return orjson.loads(raw)  # also refuses NaN, lone surrogates and nesting past 1024
@@ -65,6 +69,35 @@ def read_json_body(req: Request | None = None) -> Any:
             f"The request body is not valid JSON: the first error is at line {exc.lineno}, "
             f"column {exc.colno}"
         ) from None
+
+
+def read_exactly(environ: dict[str, Any], length: int, limit: int | None) -> bytes:
+    """The ``length`` bytes of a body sent with Content-Length, read straight from the server's
+    stream: werkzeug's get_data answers the same but copies the body six times on the way
+    (LimitedStream, bytearrays), a fifth of a request's instructions at 30 KB.
+
+    As werkzeug: 413 past ``limit``, 400 (ClientDisconnected) when a stream the server does
+    not terminate ends early or fails; from a terminated stream a short body is what was sent.
+    """
+    if limit is not None and length > limit:
+        raise RequestEntityTooLarge()
+    if length == 0:
+        return b""
+    stream = environ["wsgi.input"]
+    try:
+        raw = stream.read(length)
+        if len(raw) < length:  # a socket-backed stream may hand the body over in parts
+            parts = [raw]
+            got = len(raw)
+            while got < length and (more := stream.read(length - got)):
+                parts.append(more)
+                got += len(more)
+            raw = b"".join(parts)
+    except (OSError, ValueError):
+        raise ClientDisconnected() from None
+    if len(raw) < length and "wsgi.input_terminated" not in environ:
+        raise ClientDisconnected()
+    return raw
 
 
 @api.post("/cds-services/<service_id>")
