@@ -14,8 +14,11 @@ from cds_service.knowledge import Knowledge
 ACTIVE_REQUEST = {"active", "on-hold"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Situation:
+    """Made once per evaluation, then only read by the rules. Not frozen: a frozen dataclass
+    sets each of these fields through ``object.__setattr__`` (~1.3 K instructions a field)."""
+
     knowledge: Knowledge
     record: PatientRecord
     hook: str
