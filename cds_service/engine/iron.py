@@ -22,6 +22,10 @@ class Decision(Enum):
     UNKNOWN = "unknown"
 
 
+# Read once: on Python 3.11 every ``Decision.X`` goes through a Python-level descriptor.
+QUALIFIES, NOT_QUALIFIES, UNKNOWN = Decision.QUALIFIES, Decision.NOT_QUALIFIES, Decision.UNKNOWN
+
+
 @dataclass
 class IronStatus:
     """The fresh values the decision used, and what was stale or unusable.
@@ -284,8 +288,10 @@ def below(fact: LabFact | None, threshold: Fraction, inclusive: bool) -> bool | 
     comparator = fact.comparator
     # One exact comparison of integers (a/b against c/d, denominators positive, is a*d against
     # c*b): -1 below, 0 equal, 1 above. Fraction's own operators give the same, far slower.
-    value = fact.value
-    diff = value.numerator * threshold.denominator - threshold.numerator * value.denominator
+    # as_integer_ratio: one call for both terms, where .numerator and .denominator are two.
+    numerator, denominator = fact.value.as_integer_ratio()
+    limit_numerator, limit_denominator = threshold.as_integer_ratio()
+    diff = numerator * limit_denominator - limit_numerator * denominator
     order = (diff > 0) - (diff < 0)
     surely_below = order < 0 or (inclusive and order == 0)
     surely_above = not surely_below
@@ -304,16 +310,16 @@ def below(fact: LabFact | None, threshold: Fraction, inclusive: bool) -> bool | 
 def combine_any(*answers: bool | None) -> Decision:
     """Qualifies when any answer is yes; not when all are no; else unknown."""
     if any(a is True for a in answers):
-        return Decision.QUALIFIES
+        return QUALIFIES
     if all(a is False for a in answers):
-        return Decision.NOT_QUALIFIES
-    return Decision.UNKNOWN
+        return NOT_QUALIFIES
+    return UNKNOWN
 
 
 def combine_all(*answers: bool | None) -> Decision:
     """Qualifies when every answer is yes; not when any is no; else unknown."""
     if any(a is False for a in answers):
-        return Decision.NOT_QUALIFIES
+        return NOT_QUALIFIES
     if all(a is True for a in answers):
-        return Decision.QUALIFIES
-    return Decision.UNKNOWN
+        return QUALIFIES
+    return UNKNOWN

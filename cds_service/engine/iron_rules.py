@@ -6,7 +6,15 @@ from fractions import Fraction
 
 from cds_service.engine.findings import Finding, Note, order_finding
 from cds_service.engine.format import lab_phrase, lab_value
-from cds_service.engine.iron import Decision, below, combine_all, combine_any
+from cds_service.engine.iron import (
+    NOT_QUALIFIES,
+    QUALIFIES,
+    UNKNOWN,
+    Decision,
+    below,
+    combine_all,
+    combine_any,
+)
 from cds_service.engine.medications import ClassifiedMedication, ingredient_of
 from cds_service.engine.situation import Situation
 
@@ -16,6 +24,7 @@ QUALIFYING_RULE = {
     "pregnant": "iron-deficiency-pregnancy",
     "adult": "iv-iron-indicated",
 }
+_FERRITIN_LIMIT = {"child": "ferritin_pediatric_below", "esrd": "ferritin_esrd_below"}
 
 
 def population(s: Situation) -> str:
@@ -34,8 +43,8 @@ def decide(s: Situation) -> tuple[Decision, tuple[Note, ...]]:
     capped = below(tsat, k.threshold("tsat_safety_cap"), False) is False  # TSAT >= 45 %: no iron
     if group == "child":
         decision = combine_any(below(ferritin, k.threshold("ferritin_pediatric_below"), False))
-        if decision is Decision.QUALIFIES and capped:
-            return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
+        if decision is QUALIFIES and capped:
+            return NOT_QUALIFIES, (Note("tsat-safety-cap"),)
         return decision, ()
     if group == "esrd":
         return combine_all(
@@ -45,10 +54,10 @@ def decide(s: Situation) -> tuple[Decision, tuple[Note, ...]]:
     ferritin_low = below(ferritin, k.threshold("ferritin_iron_max"), True)
     tsat_low = below(tsat, k.threshold("tsat_iron_below"), False)
     decision = combine_any(ferritin_low, tsat_low)
-    if decision is Decision.QUALIFIES and capped:
-        return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
+    if decision is QUALIFIES and capped:
+        return NOT_QUALIFIES, (Note("tsat-safety-cap"),)
     if (
-        decision is Decision.NOT_QUALIFIES
+        decision is NOT_QUALIFIES
         and below(ferritin, k.threshold("ferritin_iv_only_max"), True) is True
     ):
         return decision, (Note("ferritin-iv-band"),)
@@ -64,7 +73,7 @@ def _iron_drafts(s: Situation) -> tuple[ClassifiedMedication, ...]:
     return tuple(
         m
         for m in s.drafts
-        if s.knowledge.classes[m.drug_class].get("iron") and s.intent(m) != "other"
+        if s.knowledge.classes[m.ingredient.drug_class].get("iron") and s.intent(m) != "other"
     )
 
 
@@ -96,12 +105,12 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
     iron_drafts = _iron_drafts(s)
     base = {
         "orders": tuple(m.fact for m in iron_drafts),
-        "order_names": tuple(m.name for m in iron_drafts),
+        "order_names": tuple(m.ingredient.display for m in iron_drafts),
         "drafted_classes": s.drafted_classes,
     }
     if s.recent_infusion is not None:
         return [_recent_infusion(s, base)]
-    if decision is Decision.QUALIFIES:
+    if decision is QUALIFIES:
         group = population(s)
         trigger = [
             lab_phrase(f)
@@ -120,7 +129,7 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
                 **base,
             )
         ]
-    if decision is Decision.UNKNOWN:
+    if decision is UNKNOWN:
         # Say why, with each result's age and the limit, or why it was set aside: a card must
         # never call iron status unknown while showing a ferritin without saying why.
         texts = s.knowledge.raw["recommendations"]["set_aside"]
@@ -160,11 +169,8 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
 
 
 def _ferritin_limit(s: Situation, group: str) -> Fraction:
-    k = s.knowledge
-    return {
-        "child": k.threshold("ferritin_pediatric_below"),
-        "esrd": k.threshold("ferritin_esrd_below"),
-    }.get(group, k.threshold("ferritin_iron_max"))
+    return s.knowledge.threshold(_FERRITIN_LIMIT.get(group, "ferritin_iron_max"))
+
 
 
 def iron_sucrose_finding(s: Situation) -> list[Finding]:
