@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from cds_service.engine import iron
 from cds_service.engine.facts import LabFact, PatientRecord, UnusableLab
+from cds_service.engine.gates import withheld_and_why
 from cds_service.engine.iron import IronStatus, computed_tsat, is_fresh
 from cds_service.knowledge import PlausibleRange, load_knowledge
 
@@ -115,3 +116,37 @@ def test_iron_status_equals_the_reference(record, window, with_texts):
     texts = knowledge.raw["recommendations"]["set_aside"] if with_texts else None
     args = (record, NOW, window, knowledge.plausible, texts)
     assert iron.iron_status(*args) == reference_iron_status(*args)
+
+
+GATES = (
+    "adult", "child", "esrd", "pregnant", "recent-iv-iron", "iv-iron-order-active",
+    "tsat-at-or-above-cap", "iron-criteria-not-met",
+)
+
+
+def reference_withheld_and_why(knowledge, rule_id, gates):
+    """What the finisher worked out on every call before the per-rule-and-gates table."""
+    withheld: dict[str, str | None] = {}
+    for spec in knowledge.rules[rule_id].get("suggestions", []):
+        blocking = [g for g in spec.get("not_for", []) if g in gates]
+        only_for = frozenset(spec.get("only_for") or ())
+        if blocking:
+            withheld[spec["label"]] = blocking[0]
+        elif only_for and not gates & only_for:
+            withheld[spec["label"]] = None
+    own = {"iv-iron-order-active", "recent-iv-iron"}
+    why = [g for g in dict.fromkeys(withheld.values()) if g and g not in own]
+    phrases = knowledge.raw["recommendations"]["suggestion_gates"]
+    return frozenset(withheld), "; ".join(phrases[g] for g in why)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.sampled_from(GATES)), st.data())
+def test_withheld_and_why_equals_the_reference(gates, data):
+    knowledge = load_knowledge()
+    rule_id = data.draw(st.sampled_from(sorted(knowledge.rules)))
+    gates = frozenset(gates)
+    for _ in range(2):  # the first call fills the table, the second reads it
+        assert withheld_and_why(knowledge, rule_id, gates) == reference_withheld_and_why(
+            knowledge, rule_id, gates
+        )
