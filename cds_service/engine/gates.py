@@ -20,7 +20,7 @@ def active_iv_iron_orders(s: Situation) -> tuple[ClassifiedMedication, ...]:
 
 def tsat_capped(s: Situation) -> bool:
     """TSAT at or above the safety cap: no iron is suggested."""
-    return below(s.iron.tsat, s.knowledge.threshold("tsat_safety_cap"), False) is False
+    return below(s.iron.tsat, s.knowledge.thresholds["tsat_safety_cap"], False) is False
 
 
 def patient_gates(s: Situation, decision: Decision) -> frozenset[str]:
