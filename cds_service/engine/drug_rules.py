@@ -12,6 +12,8 @@ AGAINST = (
     ("cabergoline", "cabergoline-strong-against"),
     ("ketamine", "ketamine-not-recommended"),
 )
+AGONISTS = frozenset({"dopamine-agonist", "levodopa"})
+AGONIST_WARNINGS = frozenset({"dopamine-agonist-against", "levodopa-against"})
 
 
 def _finding(
@@ -38,7 +40,12 @@ def against_findings(s: Situation) -> list[Finding]:
     """Drafted dopamine agonists, levodopa, cabergoline, ketamine; then not-recommended agents."""
     if not s.order_hook:
         return []
-    found = [_finding(s, rule_id, s.drafted(drug_class)) for drug_class, rule_id in AGAINST]
+    drafted = s.by_class
+    found = [
+        _finding(s, rule_id, drafted[drug_class])
+        for drug_class, rule_id in AGAINST
+        if drug_class in drafted
+    ]
     # Decision 7: only for RLS or with no stated reason; no downgrade logic applies.
     agents = tuple(m for m in s.drafted("not-recommended") if s.intent(m) in ("rls", "unstated"))
     if agents:
@@ -50,7 +57,7 @@ def augmentation_finding(s: Situation) -> list[Finding]:
     """patient-view: an active dopamine agonist or levodopa for RLS -> screen for augmentation."""
     if s.hook != "patient-view":
         return []
-    meds = tuple(m for m in s.active if m.drug_class in ("dopamine-agonist", "levodopa"))
+    meds = tuple(m for m in s.active if m.ingredient.drug_class in AGONISTS)
     finding = _finding(s, "augmentation-risk-active-da", meds)
     return [finding] if finding else []
 
@@ -63,14 +70,13 @@ def alpha2delta_finding(
     if not s.adult or s.pregnant or s.on_alpha2delta():
         return []
     about: tuple[ClassifiedMedication, ...] = ()
-    fired = {f.rule_id for f in others}
-    if fired & {"dopamine-agonist-against", "levodopa-against"}:
-        about = tuple(m for m in s.drafts if m.drug_class in ("dopamine-agonist", "levodopa"))
+    if any(f.rule_id in AGONIST_WARNINGS for f in others):
+        about = tuple(m for m in s.drafts if m.ingredient.drug_class in AGONISTS)
     elif s.hook == "patient-view" and iron_not_qualifying and not s.esrd:
         about = ()
     else:
         opioids = tuple(m for m in s.drafted("opioid") if s.intent(m) != "other")
-        tried = any(m.drug_class == "alpha2delta" for m in s.history)
+        tried = any(m.ingredient.drug_class == "alpha2delta" for m in s.history)
         if not opioids or tried:
             return []
         about = opioids
@@ -82,7 +88,7 @@ def opioid_finding(s: Situation) -> list[Finding]:
     """A low-dose opioid drafted while an alpha-2-delta ligand is active: refractory option."""
     if not s.order_hook:
         return []
-    on_a2d = any(m.drug_class == "alpha2delta" for m in s.active)
+    on_a2d = "alpha2delta" in s.active_classes
     opioids = tuple(
         m for m in s.drafted("opioid") if m.ingredient.refractory_option and s.intent(m) != "other"
     )

@@ -10,8 +10,8 @@ from cds_service.engine.drug_rules import (
 )
 from cds_service.engine.facts import HookInput, PatientRecord
 from cds_service.engine.findings import Finding, Note
-from cds_service.engine.gates import patient_gates, withheld_suggestions
-from cds_service.engine.iron import Decision
+from cds_service.engine.gates import patient_gates, withheld_and_why
+from cds_service.engine.iron import NOT_QUALIFIES, UNKNOWN
 from cds_service.engine.iron_rules import decide, iron_findings, iron_sucrose_finding
 from cds_service.engine.reading_rules import data_not_read, order_not_checked
 from cds_service.engine.situation import Situation, situation
@@ -19,7 +19,6 @@ from cds_service.knowledge import Knowledge
 
 IRON_RULES = ("iron", "iv-iron", "oral-iron")  # rule id prefixes of the iron cards
 SHOWN_TEXT = 80  # characters of a diagnosis text quoted in the card
-_OWN_NOTE = frozenset({"iv-iron-order-active", "recent-iv-iron"})  # cards that say why already
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}  # most important first: EHRs may show a few
 
 
@@ -30,18 +29,24 @@ def rls_evidence(s: Situation) -> tuple[str, str] | None:
     counts only where there is no coding at all (see ConceptSet.match).
     """
     rls = s.knowledge.conditions["rls"]
-    found: list[tuple[str, str]] = []
+    by_text: tuple[str, str] | None = None  # the first evidence from text, if nothing is coded
     for condition in s.record.conditions:
-        kind = rls.match(condition.concept.codings, condition.concept.text)
-        if condition.active and kind:
-            found.append((kind, f'{condition.ref} ("{condition.concept.text[:SHOWN_TEXT]}")'))
+        if condition.active:
+            kind = rls.match(condition.concept.codings, condition.concept.text)
+            if kind:
+                found = (kind, f'{condition.ref} ("{condition.concept.text[:SHOWN_TEXT]}")')
+                if kind == "code":
+                    return found
+                by_text = by_text or found
     for med in s.all_drafts + s.active:
         for reason in med.fact.reasons:
             kind = rls.match(reason.codings, reason.text)
             if kind:
-                found.append((kind, f'the reason of {med.fact.ref} ("{reason.text[:SHOWN_TEXT]}")'))
-    coded = [f for f in found if f[0] == "code"]
-    return (coded or found)[0] if found else None
+                found = (kind, f'the reason of {med.fact.ref} ("{reason.text[:SHOWN_TEXT]}")')
+                if kind == "code":
+                    return found
+                by_text = by_text or found
+    return by_text
 
 
 def has_rls(s: Situation) -> bool:
@@ -53,7 +58,7 @@ def rls_relevant_draft(s: Situation) -> bool:
     """Order hooks act only when a drug relevant to RLS, not ordered for another stated
     reason, is among the orders being judged (decision 2: the order's reason wins)."""
     return any(
-        s.knowledge.classes[m.drug_class].get("rls_relevant") and s.intent(m) != "other"
+        s.knowledge.classes[m.ingredient.drug_class].get("rls_relevant") and s.intent(m) != "other"
         for m in s.drafts
     )
 
@@ -68,12 +73,12 @@ def evaluate(
         return []
     unchecked = order_not_checked(s)
     if s.order_hook and not rls_relevant_draft(s):
-        finish = _Finisher(s, patient_gates(s, Decision.UNKNOWN), evidence)
+        finish = _Finisher(s, patient_gates(s, UNKNOWN), evidence)
         return most_important_first(knowledge, [finish(f) for f in unchecked])
     decision, notes = decide(s)
     findings = iron_findings(s, decision, notes) + iron_sucrose_finding(s)
     findings += against_findings(s) + augmentation_finding(s) + opioid_finding(s)
-    not_qualifying = s.recent_infusion is None and decision is Decision.NOT_QUALIFIES
+    not_qualifying = s.recent_infusion is None and decision is NOT_QUALIFIES
     findings += alpha2delta_finding(s, findings, not_qualifying)
     findings = unchecked + findings
     findings += data_not_read(s, findings)
@@ -106,7 +111,7 @@ class _Finisher:
         if unusable:
             iron.append(Note("unusable-labs", {"unusable": "; ".join(unusable)}))
         if s.active_iv_iron:
-            names = ", ".join(dict.fromkeys(m.name for m in s.active_iv_iron))
+            names = ", ".join(dict.fromkeys(m.ingredient.display for m in s.active_iv_iron))
             iron.append(Note("iv-iron-order-active", {"orders": names}))
         skipped = s.record.skipped
         self.first = tuple(first)
@@ -118,14 +123,9 @@ class _Finisher:
         notes = list(self.first)
         if self.iron and finding.rule_id.startswith(IRON_RULES):
             notes += self.iron
-        withheld = withheld_suggestions(s, finding.rule_id, self.gates)
-        if withheld:
-            why = [g for g in dict.fromkeys(withheld.values()) if g and g not in _OWN_NOTE]
-            if why:
-                phrases = s.knowledge.raw["recommendations"]["suggestion_gates"]
-                notes.append(
-                    Note("suggestions-withheld", {"why": "; ".join(phrases[g] for g in why)})
-                )
+        withheld, why = withheld_and_why(s.knowledge, finding.rule_id, self.gates)
+        if why:
+            notes.append(Note("suggestions-withheld", {"why": why}))
         notes += self.last
         if not notes and not withheld:
             return finding
@@ -138,5 +138,5 @@ class _Finisher:
             finding.values,
             finding.notes + tuple(notes),
             finding.drafted_classes,
-            frozenset(withheld),
+            withheld,
         )

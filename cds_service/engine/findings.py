@@ -1,4 +1,9 @@
-"""What the guideline core concludes: one Finding per rule that applies."""
+"""What the guideline core concludes: one Finding per rule that applies.
+
+Findings and notes are values: built by the engine, then only read (cards, governance). They are
+not ``frozen`` dataclasses because a frozen one sets each field through ``object.__setattr__``,
+about 1.3 K instructions a field, and a request builds several of them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from cds_service.engine.facts import LabFact, MedicationFact
 from cds_service.engine.medications import ClassifiedMedication
 
 
-@dataclass(frozen=True)
+@dataclass
 class Note:
     """A note whose text lives in the knowledge file, with the values to fill in."""
 
@@ -16,7 +21,7 @@ class Note:
     values: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Finding:
     """A rule that applies to this patient now, with the evidence a card must show."""
 
@@ -39,13 +44,13 @@ def order_finding(
     drafted_classes: frozenset[str] = frozenset(),
 ) -> Finding:
     """A finding about some orders: one card naming each drug once."""
-    names = tuple(dict.fromkeys(m.name for m in meds))
+    names = tuple(m.ingredient.display for m in meds)
     return Finding(
         rule_id,
         indicator,
         tuple(m.fact for m in meds),
-        tuple(m.name for m in meds),
-        values={"orders": ", ".join(names)},
+        names,
+        values={"orders": ", ".join(dict.fromkeys(names))},
         notes=notes,
         drafted_classes=drafted_classes,
     )

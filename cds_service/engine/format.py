@@ -29,8 +29,9 @@ def number(value: Fraction | Decimal | float | int) -> str:
     '20', and 75.002 as '75.002'. Never more than six decimals.
     """
     exact = value if isinstance(value, Fraction) else Fraction(value)
-    if 100 % exact.denominator == 0:  # at most two decimals (the usual case): shown exactly
-        cents = exact.numerator * (100 // exact.denominator)
+    numerator, denominator = exact.as_integer_ratio()  # one call, not two properties
+    if 100 % denominator == 0:  # at most two decimals (the usual case): shown exactly
+        cents = numerator * (100 // denominator)
         sign, cents = ("-", -cents) if cents < 0 else ("", cents)
         whole, part = divmod(cents, 100)
         return f"{sign}{whole}" + (f".{part:02d}".rstrip("0") if part else "")

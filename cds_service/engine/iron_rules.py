@@ -6,7 +6,15 @@ from fractions import Fraction
 
 from cds_service.engine.findings import Finding, Note, order_finding
 from cds_service.engine.format import lab_phrase, lab_value
-from cds_service.engine.iron import Decision, below, combine_all, combine_any
+from cds_service.engine.iron import (
+    NOT_QUALIFIES,
+    QUALIFIES,
+    UNKNOWN,
+    Decision,
+    below,
+    combine_all,
+    combine_any,
+)
 from cds_service.engine.medications import ClassifiedMedication, ingredient_of
 from cds_service.engine.situation import Situation
 
@@ -16,6 +24,7 @@ QUALIFYING_RULE = {
     "pregnant": "iron-deficiency-pregnancy",
     "adult": "iv-iron-indicated",
 }
+_FERRITIN_LIMIT = {"child": "ferritin_pediatric_below", "esrd": "ferritin_esrd_below"}
 
 
 def population(s: Situation) -> str:
@@ -29,27 +38,27 @@ def population(s: Situation) -> str:
 
 def decide(s: Situation) -> tuple[Decision, tuple[Note, ...]]:
     """The iron decision for this population, with the notes that explain a 'not indicated'."""
-    k, ferritin, tsat = s.knowledge, s.iron.ferritin, s.iron.tsat
+    limit, ferritin, tsat = s.knowledge.thresholds, s.iron.ferritin, s.iron.tsat  # exact limits
     group = population(s)
-    capped = below(tsat, k.threshold("tsat_safety_cap"), False) is False  # TSAT >= 45 %: no iron
+    capped = below(tsat, limit["tsat_safety_cap"], False) is False  # TSAT >= 45 %: no iron
     if group == "child":
-        decision = combine_any(below(ferritin, k.threshold("ferritin_pediatric_below"), False))
-        if decision is Decision.QUALIFIES and capped:
-            return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
+        decision = combine_any(below(ferritin, limit["ferritin_pediatric_below"], False))
+        if decision is QUALIFIES and capped:
+            return NOT_QUALIFIES, (Note("tsat-safety-cap"),)
         return decision, ()
     if group == "esrd":
         return combine_all(
-            below(ferritin, k.threshold("ferritin_esrd_below"), False),
-            below(tsat, k.threshold("tsat_iron_below"), False),
+            below(ferritin, limit["ferritin_esrd_below"], False),
+            below(tsat, limit["tsat_iron_below"], False),
         ), ()
-    ferritin_low = below(ferritin, k.threshold("ferritin_iron_max"), True)
-    tsat_low = below(tsat, k.threshold("tsat_iron_below"), False)
+    ferritin_low = below(ferritin, limit["ferritin_iron_max"], True)
+    tsat_low = below(tsat, limit["tsat_iron_below"], False)
     decision = combine_any(ferritin_low, tsat_low)
-    if decision is Decision.QUALIFIES and capped:
-        return Decision.NOT_QUALIFIES, (Note("tsat-safety-cap"),)
+    if decision is QUALIFIES and capped:
+        return NOT_QUALIFIES, (Note("tsat-safety-cap"),)
     if (
-        decision is Decision.NOT_QUALIFIES
-        and below(ferritin, k.threshold("ferritin_iv_only_max"), True) is True
+        decision is NOT_QUALIFIES
+        and below(ferritin, limit["ferritin_iv_only_max"], True) is True
     ):
         return decision, (Note("ferritin-iv-band"),)
     return decision, ()
@@ -61,10 +70,16 @@ def _used_labs(s: Situation):
 
 def _iron_drafts(s: Situation) -> tuple[ClassifiedMedication, ...]:
     """Judged iron orders, except those stated to be for another reason (decision 2)."""
+    return _iron_orders(s, s.drafts)
+
+
+def _iron_orders(
+    s: Situation, meds: tuple[ClassifiedMedication, ...]
+) -> tuple[ClassifiedMedication, ...]:
     return tuple(
         m
-        for m in s.drafts
-        if s.knowledge.classes[m.drug_class].get("iron") and s.intent(m) != "other"
+        for m in meds
+        if s.knowledge.classes[m.ingredient.drug_class].get("iron") and s.intent(m) != "other"
     )
 
 
@@ -74,7 +89,7 @@ def _recent_infusion(s: Situation, base: dict) -> Finding:
     given = ingredient_of(s.knowledge, infusion.concept)
     hb = s.iron.hemoglobin
     notes: tuple[Note, ...] = ()
-    if hb and below(hb, s.knowledge.threshold("hemoglobin_nonresponder_below"), False):
+    if hb and below(hb, s.knowledge.thresholds["hemoglobin_nonresponder_below"], False):
         notes = (Note("recent-infusion-labs", {"hemoglobin": lab_value(hb)}),)
     return Finding(
         "iv-iron-recent-infusion",
@@ -96,18 +111,18 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
     iron_drafts = _iron_drafts(s)
     base = {
         "orders": tuple(m.fact for m in iron_drafts),
-        "order_names": tuple(m.name for m in iron_drafts),
+        "order_names": tuple(m.ingredient.display for m in iron_drafts),
         "drafted_classes": s.drafted_classes,
     }
     if s.recent_infusion is not None:
         return [_recent_infusion(s, base)]
-    if decision is Decision.QUALIFIES:
+    if decision is QUALIFIES:
         group = population(s)
         trigger = [
             lab_phrase(f)
             for f, limit, inclusive in (
                 (s.iron.ferritin, _ferritin_limit(s, group), group in ("adult", "pregnant")),
-                (s.iron.tsat, s.knowledge.threshold("tsat_iron_below"), False),
+                (s.iron.tsat, s.knowledge.thresholds["tsat_iron_below"], False),
             )
             if f is not None and below(f, limit, inclusive)
         ]
@@ -120,7 +135,7 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
                 **base,
             )
         ]
-    if decision is Decision.UNKNOWN:
+    if decision is UNKNOWN:
         # Say why, with each result's age and the limit, or why it was set aside: a card must
         # never call iron status unknown while showing a ferritin without saying why.
         texts = s.knowledge.raw["recommendations"]["set_aside"]
@@ -160,16 +175,14 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
 
 
 def _ferritin_limit(s: Situation, group: str) -> Fraction:
-    k = s.knowledge
-    return {
-        "child": k.threshold("ferritin_pediatric_below"),
-        "esrd": k.threshold("ferritin_esrd_below"),
-    }.get(group, k.threshold("ferritin_iron_max"))
+    return s.knowledge.thresholds[_FERRITIN_LIMIT.get(group, "ferritin_iron_max")]
+
 
 
 def iron_sucrose_finding(s: Situation) -> list[Finding]:
     """Iron sucrose drafted for a non-ESRD adult: ferric carboxymaltose has the evidence."""
     if not s.order_hook or not s.adult or s.esrd:
         return []
-    sucrose = tuple(m for m in _iron_drafts(s) if m.ingredient.id == "iron-sucrose")
+    sucrose = tuple(m for m in s.drafts if m.ingredient.id == "iron-sucrose")
+    sucrose = _iron_orders(s, sucrose) if sucrose else ()
     return [order_finding("iron-sucrose-not-preferred", "info", sucrose)] if sucrose else []

@@ -12,10 +12,14 @@ from cds_service.engine.medications import ClassifiedMedication, classify
 from cds_service.knowledge import Knowledge
 
 ACTIVE_REQUEST = {"active", "on-hold"}
+ORDER_HOOKS = ("order-select", "order-sign")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Situation:
+    """Made once per evaluation, then only read by the rules. Not frozen: a frozen dataclass
+    sets each of these fields through ``object.__setattr__`` (~1.3 K instructions a field)."""
+
     knowledge: Knowledge
     record: PatientRecord
     hook: str
@@ -36,10 +40,8 @@ class Situation:
     by_class: dict[str, tuple[ClassifiedMedication, ...]] = field(default_factory=dict)
     drafted_classes: frozenset[str] = frozenset()
     active_iv_iron: tuple[ClassifiedMedication, ...] = ()
-
-    @property
-    def order_hook(self) -> bool:
-        return self.hook in ("order-select", "order-sign")
+    active_classes: frozenset[str] = frozenset()  # of the active or on-hold requests
+    order_hook: bool = False  # order-select or order-sign: orders are being judged
 
     def has(self, concept_id: str) -> ConditionFact | None:
         """The first active condition of ``concept_id`` on the problem list."""
@@ -56,7 +58,8 @@ class Situation:
         """A problem-list condition that this drug also treats (only when no reason is stated)."""
         if self.intent(med) != "unstated":
             return None
-        for concept_id in self.knowledge.classes[med.drug_class].get("competing_conditions", []):
+        drug_class = self.knowledge.classes[med.ingredient.drug_class]
+        for concept_id in drug_class.get("competing_conditions", []):
             if self.has(concept_id):
                 return self.knowledge.conditions[concept_id].display
         return None
@@ -65,7 +68,7 @@ class Situation:
         return self.by_class.get(drug_class, ())
 
     def on_alpha2delta(self) -> bool:
-        return any(m.drug_class == "alpha2delta" for m in self.active + self.all_drafts)
+        return "alpha2delta" in self.active_classes or "alpha2delta" in self.drafted_classes
 
 
 def _active_condition(
@@ -73,7 +76,7 @@ def _active_condition(
 ) -> ConditionFact | None:
     concept = knowledge.conditions[concept_id]
     for condition in record.conditions:
-        if condition.active and concept.matches(condition.concept.codings, condition.concept.text):
+        if condition.active and concept.match(condition.concept.codings, condition.concept.text):
             return condition
     return None
 
@@ -93,18 +96,23 @@ def _recent_infusion(
 ) -> MedicationFact | None:
     """The latest IV iron given within the window; ``history`` is ``record.medications``
     classified (its completed requests count as given, in the record's order)."""
-    window = knowledge.param("recent_iv_iron_days")
     given = tuple(m for m in record.administrations if m.status in ("completed", "in-progress"))
-    classified = classify(knowledge, given) if given else ()
-    classified += tuple(m for m in history if m.fact.status == "completed")
-    today = now.date()
-    recent = [  # counted in calendar days, like the freshness window
+    infusions = [
         m.fact
-        for m in classified
+        for m in (classify(knowledge, given) if given else ())
         if m.ingredient.drug_class == "iron-iv"
-        and m.fact.when
-        and 0 <= (today - m.fact.when.date()).days <= window
     ]
+    infusions += [
+        m.fact
+        for m in history
+        if m.ingredient.drug_class == "iron-iv" and m.fact.status == "completed"
+    ]
+    if not infusions:
+        return None
+    window = knowledge.param("recent_iv_iron_days")
+    today = now.date()
+    # counted in calendar days, like the freshness window
+    recent = [f for f in infusions if f.when and 0 <= (today - f.when.date()).days <= window]
     return max(recent, key=_WHEN) if recent else None
 
 
@@ -148,4 +156,6 @@ def situation(
         by_class=by_class,
         drafted_classes=frozenset(m.ingredient.drug_class for m in all_drafts),
         active_iv_iron=tuple(m for m in active if m.ingredient.drug_class == "iron-iv"),
+        active_classes=frozenset(m.ingredient.drug_class for m in active),
+        order_hook=hook.hook in ORDER_HOOKS,
     )
