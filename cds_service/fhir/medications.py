@@ -1,4 +1,7 @@
-"""MedicationRequests and MedicationAdministrations to MedicationFacts, medication resolved."""
+"""MedicationRequests and MedicationAdministrations to MedicationFacts, medication resolved.
+
+FHIR objects are checked as ``dict`` (what the JSON parser gives), not the abc ``Mapping``.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +20,17 @@ def medication_concept(
 ) -> Concept:
     """The medication as a Concept: inline codes, or a contained / included Medication."""
     inline = resource.get("medicationCodeableConcept")
-    if isinstance(inline, Mapping):
+    if isinstance(inline, dict):
         return concept_of(knowledge, inline)
     medication = index.resolve(resource.get("medicationReference"), container=resource)
     parts: list[object] = []
-    if isinstance(medication, Mapping):
+    if isinstance(medication, dict):
         parts.append(medication.get("code"))
         for ingredient in as_list(medication.get("ingredient")):
-            if isinstance(ingredient, Mapping):
+            if isinstance(ingredient, dict):
                 parts.append(ingredient.get("itemCodeableConcept"))
     reference = resource.get("medicationReference")
-    if isinstance(reference, Mapping) and isinstance(reference.get("display"), str):
+    if isinstance(reference, dict) and isinstance(reference.get("display"), str):
         parts.append({"text": reference["display"]})
     return concept_of(knowledge, *parts)
 
@@ -36,10 +39,10 @@ def _form_text(
     knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
 ) -> str:
     """Medication.form as text ("Extended-release tablet"), for ingredient-level codings."""
-    if isinstance(resource.get("medicationCodeableConcept"), Mapping):
+    if isinstance(resource.get("medicationCodeableConcept"), dict):
         return ""
     medication = index.resolve(resource.get("medicationReference"), container=resource)
-    if not isinstance(medication, Mapping):
+    if not isinstance(medication, dict):
         return ""
     return concept_of(knowledge, medication.get("form")).text
 
@@ -50,9 +53,9 @@ def _reasons(
     concepts = [concept_of(knowledge, cc) for cc in as_list(resource.get("reasonCode"))]
     for reference in as_list(resource.get("reasonReference")):
         target = index.resolve(reference, container=resource)
-        if isinstance(target, Mapping) and target.get("resourceType") == "Condition":
+        if isinstance(target, dict) and target.get("resourceType") == "Condition":
             concepts.append(concept_of(knowledge, target.get("code")))
-        elif isinstance(reference, Mapping) and isinstance(reference.get("display"), str):
+        elif isinstance(reference, dict) and isinstance(reference.get("display"), str):
             concepts.append(Concept((), reference["display"]))
     # A reason we could not read is treated as no stated reason: the card still fires.
     return tuple(concepts), bool(concepts)
@@ -60,9 +63,9 @@ def _reasons(
 
 def _route_text(resource: Mapping[str, Any]) -> str:
     dosage = resource.get("dosage")
-    texts = [str(dosage.get("text", ""))] if isinstance(dosage, Mapping) else []
+    texts = [str(dosage.get("text", ""))] if isinstance(dosage, dict) else []
     for instruction in as_list(resource.get("dosageInstruction")):
-        if isinstance(instruction, Mapping):
+        if isinstance(instruction, dict):
             texts.append(str(instruction.get("text", "")))
     return " ".join(t for t in texts if t)
 
@@ -82,7 +85,7 @@ def medication_fact(
         period = resource.get("effectivePeriod")
         when = parse_fhir_datetime(resource.get("effectiveDateTime")) or (
             parse_fhir_datetime(period.get("end") or period.get("start"))
-            if isinstance(period, Mapping)
+            if isinstance(period, dict)
             else None
         )
     reasons, stated = _reasons(knowledge, resource, index)
