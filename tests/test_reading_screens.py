@@ -118,3 +118,45 @@ def test_concepts_read_as_the_mapping_reading(concepts):
     assert concept_of(K, *concepts) == _reference_concept_of(*concepts)
     for cc in concepts:
         assert first_code(cc) == _reference_first_code(cc)
+
+
+def _reference_route_text(resource: Mapping[str, Any]) -> str:
+    dosage = resource.get("dosage")
+    texts = [str(dosage.get("text", ""))] if isinstance(dosage, Mapping) else []
+    for instruction in as_list(resource.get("dosageInstruction")):
+        if isinstance(instruction, Mapping):
+            texts.append(str(instruction.get("text", "")))
+    return " ".join(t for t in texts if t)
+
+
+dosage_text = st.fixed_dictionaries(
+    {}, optional={"text": st.sampled_from(["1 tab at night", "", " "]) | junk}
+) | junk
+dosed = st.fixed_dictionaries(
+    {"resourceType": st.sampled_from(["MedicationRequest", "MedicationAdministration"])},
+    optional={
+        "dosage": dosage_text,
+        "dosageInstruction": st.lists(dosage_text, max_size=3) | dosage_text,
+        "reasonCode": st.lists(codeable_json, max_size=2) | codeable_json,
+        "reasonReference": st.sampled_from(
+            [[{"reference": "Condition/c1"}], {"display": "RLS"}, [{"display": 5}], None]
+        ),
+    },
+)
+
+
+@FUZZ
+@given(dosed)
+def test_dosage_text_and_reasons_read_as_before(resource):
+    from cds_service.fhir.medications import _reasons, _route_text
+    from cds_service.fhir.resources import ResourceIndex
+
+    assert _route_text(resource) == _reference_route_text(resource)
+    index = ResourceIndex.of(
+        [{"resourceType": "Condition", "id": "c1", "code": {"text": "Restless legs"}}]
+    )
+    concepts, stated = _reasons(K, resource, index)
+    if "reasonCode" not in resource and "reasonReference" not in resource:
+        assert (concepts, stated) == ((), False)
+    general = [concept_of(K, cc) for cc in as_list(resource.get("reasonCode"))]
+    assert concepts[: len(general)] == tuple(general)

@@ -50,6 +50,8 @@ def _form_text(
 def _reasons(
     knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
 ) -> tuple[tuple[Concept, ...], bool]:
+    if "reasonCode" not in resource and "reasonReference" not in resource:
+        return (), False  # most orders state no reason
     concepts = [concept_of(knowledge, cc) for cc in as_list(resource.get("reasonCode"))]
     for reference in as_list(resource.get("reasonReference")):
         target = index.resolve(reference, container=resource)
@@ -62,7 +64,15 @@ def _reasons(
 
 
 def _route_text(resource: Mapping[str, Any]) -> str:
+    """The dosage texts (an administration's dosage, a request's instructions), joined."""
     dosage = resource.get("dosage")
+    instructions = resource.get("dosageInstruction")
+    if dosage is None and type(instructions) is list and len(instructions) == 1:
+        # A request with one instruction, as most have: its text as is.
+        only = instructions[0]
+        text = only.get("text", "") if isinstance(only, dict) else ""
+        if type(text) is str:
+            return text
     texts = [str(dosage.get("text", ""))] if isinstance(dosage, dict) else []
     for instruction in as_list(resource.get("dosageInstruction")):
         if isinstance(instruction, dict):
