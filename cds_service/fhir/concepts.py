@@ -1,12 +1,14 @@
-"""CodeableConcepts to engine Concepts, with code systems folded onto short names."""
+"""CodeableConcepts to engine Concepts, with code systems folded onto short names.
+
+The JSON comes from a parser: a FHIR object is a ``dict`` (abc ``Mapping`` checks cost about
+a thousand instructions each, and ``as_list`` already reads only dicts as objects).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cds_service.engine.facts import Concept
-from cds_service.fhir.resources import as_list
 from cds_service.knowledge import Knowledge
 
 
@@ -15,27 +17,34 @@ def concept_of(knowledge: Knowledge, *concepts: object) -> Concept:
     codings: list[tuple[str, str]] = []
     texts: list[str] = []
     for cc in concepts:
-        if not isinstance(cc, Mapping):
+        if not isinstance(cc, dict):
             continue
-        if isinstance(cc.get("text"), str):
-            texts.append(cc["text"])
+        text = cc.get("text")
+        if isinstance(text, str):
+            texts.append(text)
         for coding in _codings(cc):
             code = coding.get("code")
             if isinstance(code, str) and code:
                 codings.append((knowledge.system_name(coding.get("system")), code))
-            if isinstance(coding.get("display"), str):
-                texts.append(coding["display"])
+            display = coding.get("display")
+            if isinstance(display, str):
+                texts.append(display)
     return Concept(tuple(codings), " | ".join(texts))
 
 
-def _codings(cc: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    yield from (c for c in as_list(cc.get("coding")) if isinstance(c, Mapping))
+def _codings(cc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The codings that are objects; a lone coding object as a list of one."""
+    codings = cc.get("coding")
+    if isinstance(codings, list):
+        return [c for c in codings if isinstance(c, dict)]
+    return [codings] if isinstance(codings, dict) else []
 
 
 def first_code(cc: object) -> str | None:
     """The first coding's code of a CodeableConcept (for status-like concepts)."""
-    if isinstance(cc, Mapping):
+    if isinstance(cc, dict):
         for coding in _codings(cc):
-            if isinstance(coding.get("code"), str):
-                return coding["code"]
+            code = coding.get("code")
+            if isinstance(code, str):
+                return code
     return None

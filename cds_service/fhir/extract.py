@@ -7,11 +7,12 @@ order that cannot be read becomes a fact saying so), never allowed to sink the r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cds_service.engine.facts import (
+    Concept,
     ConditionFact,
     LabFact,
     MedicationFact,
@@ -26,12 +27,51 @@ from cds_service.fhir.lab_selection import select_labs
 from cds_service.fhir.medications import medication_concept, medication_fact
 from cds_service.fhir.resources import ResourceIndex, iter_resources, label, refers_to
 from cds_service.fhir.validation import invalid_reason
-from cds_service.knowledge import Knowledge
+from cds_service.knowledge import ConceptSet, Knowledge, normalise_code
 
 ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 MEDICATION_STATUSES = {"active", "on-hold", "completed", "stopped"}
 ADMINISTRATION_STATUSES = {"completed", "in-progress"}
+
+
+@dataclass(frozen=True)
+class _CodeScreen:
+    """Every code and code prefix of every condition concept, by system: a coded condition
+    with none of them matches no concept (hypertension...), told without trying each one."""
+
+    codes: frozenset[tuple[str, str]]
+    prefixes: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, knowledge: Knowledge) -> _CodeScreen:
+        codes: set[tuple[str, str]] = set()
+        prefixes: dict[str, tuple[str, ...]] = {}
+        for concept in knowledge.conditions.values():
+            codes |= concept.codes
+            for system, prefix in concept.prefixes:
+                prefixes[system] = prefixes.get(system, ()) + (prefix,)
+        return cls(frozenset(codes), prefixes)
+
+    def may_match(self, codings: tuple[tuple[str, str], ...]) -> bool:
+        """False only when no concept can match these (non-empty) codings: a match needs one
+        of its codes or prefixes (excluded prefixes only ever veto)."""
+        for system, code in codings:
+            norm = normalise_code(system, code)
+            if (system, norm) in self.codes:
+                return True
+            if system in self.prefixes and norm.startswith(self.prefixes[system]):
+                return True
+        return False
+
+
+def _read_by_a_rule(
+    screen: _CodeScreen, concepts: Iterable[ConceptSet], concept: Concept
+) -> bool:
+    """Whether any condition concept matches (codings decide when there are any)."""
+    if concept.codings and not screen.may_match(concept.codings):
+        return False
+    return any(c.matches(concept.codings, concept.text) for c in concepts)
 
 
 class _Reader:
@@ -68,13 +108,13 @@ class _Reader:
     def conditions(self) -> tuple[ConditionFact, ...]:
         facts = []
         concepts = self.knowledge.conditions.values()
+        screen = self.knowledge.derived(_CodeScreen.of)
         for resource in self.of_type("Condition"):
             if not self.mine(resource):
                 continue
             code = resource.get("code")
             concept = concept_of(self.knowledge, code)
-            readable = isinstance(code, dict)
-            if readable and not any(c.matches(concept.codings, concept.text) for c in concepts):
+            if isinstance(code, dict) and not _read_by_a_rule(screen, concepts, concept):
                 continue  # a condition no rule reads is neither validated nor kept
             if not self.valid(resource):
                 continue

@@ -43,7 +43,7 @@ def effective_time(observation: Mapping[str, Any]) -> datetime | None:
         return parsed
     period = observation.get("effectivePeriod")
     candidates = []
-    if isinstance(period, Mapping):
+    if isinstance(period, dict):
         candidates += [period.get("start"), period.get("end")]
     candidates.append(observation.get("effectiveInstant"))
     for candidate in candidates:
@@ -55,11 +55,11 @@ def effective_time(observation: Mapping[str, Any]) -> datetime | None:
 
 def _raw_value(observation: Mapping[str, Any]) -> tuple[str, Fraction, str | None, str] | None:
     quantity = observation.get("valueQuantity")
-    number = quantity.get("value") if isinstance(quantity, Mapping) else None
+    number = quantity.get("value") if isinstance(quantity, dict) else None
     # A JSON number only (a string is not a valid valueQuantity.value), read as the exact decimal.
     value = exact_number(number) if isinstance(number, int | float) else None
     if value is not None:
-        assert isinstance(quantity, Mapping)
+        assert isinstance(quantity, dict)
         ucum = quantity.get("system") == "http://unitsofmeasure.org"
         unit = quantity.get("code") if ucum and quantity.get("code") else quantity.get("unit")
         shown_unit = quantity.get("unit") or unit or ""

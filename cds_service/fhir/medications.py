@@ -1,4 +1,7 @@
-"""MedicationRequests and MedicationAdministrations to MedicationFacts, medication resolved."""
+"""MedicationRequests and MedicationAdministrations to MedicationFacts, medication resolved.
+
+FHIR objects are checked as ``dict`` (what the JSON parser gives), not the abc ``Mapping``.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +20,17 @@ def medication_concept(
 ) -> Concept:
     """The medication as a Concept: inline codes, or a contained / included Medication."""
     inline = resource.get("medicationCodeableConcept")
-    if isinstance(inline, Mapping):
+    if isinstance(inline, dict):
         return concept_of(knowledge, inline)
     medication = index.resolve(resource.get("medicationReference"), container=resource)
     parts: list[object] = []
-    if isinstance(medication, Mapping):
+    if isinstance(medication, dict):
         parts.append(medication.get("code"))
         for ingredient in as_list(medication.get("ingredient")):
-            if isinstance(ingredient, Mapping):
+            if isinstance(ingredient, dict):
                 parts.append(ingredient.get("itemCodeableConcept"))
     reference = resource.get("medicationReference")
-    if isinstance(reference, Mapping) and isinstance(reference.get("display"), str):
+    if isinstance(reference, dict) and isinstance(reference.get("display"), str):
         parts.append({"text": reference["display"]})
     return concept_of(knowledge, *parts)
 
@@ -36,10 +39,10 @@ def _form_text(
     knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
 ) -> str:
     """Medication.form as text ("Extended-release tablet"), for ingredient-level codings."""
-    if isinstance(resource.get("medicationCodeableConcept"), Mapping):
+    if isinstance(resource.get("medicationCodeableConcept"), dict):
         return ""
     medication = index.resolve(resource.get("medicationReference"), container=resource)
-    if not isinstance(medication, Mapping):
+    if not isinstance(medication, dict):
         return ""
     return concept_of(knowledge, medication.get("form")).text
 
@@ -47,22 +50,32 @@ def _form_text(
 def _reasons(
     knowledge: Knowledge, resource: Mapping[str, Any], index: ResourceIndex
 ) -> tuple[tuple[Concept, ...], bool]:
+    if "reasonCode" not in resource and "reasonReference" not in resource:
+        return (), False  # most orders state no reason
     concepts = [concept_of(knowledge, cc) for cc in as_list(resource.get("reasonCode"))]
     for reference in as_list(resource.get("reasonReference")):
         target = index.resolve(reference, container=resource)
-        if isinstance(target, Mapping) and target.get("resourceType") == "Condition":
+        if isinstance(target, dict) and target.get("resourceType") == "Condition":
             concepts.append(concept_of(knowledge, target.get("code")))
-        elif isinstance(reference, Mapping) and isinstance(reference.get("display"), str):
+        elif isinstance(reference, dict) and isinstance(reference.get("display"), str):
             concepts.append(Concept((), reference["display"]))
     # A reason we could not read is treated as no stated reason: the card still fires.
     return tuple(concepts), bool(concepts)
 
 
 def _route_text(resource: Mapping[str, Any]) -> str:
+    """The dosage texts (an administration's dosage, a request's instructions), joined."""
     dosage = resource.get("dosage")
-    texts = [str(dosage.get("text", ""))] if isinstance(dosage, Mapping) else []
+    instructions = resource.get("dosageInstruction")
+    if dosage is None and type(instructions) is list and len(instructions) == 1:
+        # A request with one instruction, as most have: its text as is.
+        only = instructions[0]
+        text = only.get("text", "") if isinstance(only, dict) else ""
+        if type(text) is str:
+            return text
+    texts = [str(dosage.get("text", ""))] if isinstance(dosage, dict) else []
     for instruction in as_list(resource.get("dosageInstruction")):
-        if isinstance(instruction, Mapping):
+        if isinstance(instruction, dict):
             texts.append(str(instruction.get("text", "")))
     return " ".join(t for t in texts if t)
 
@@ -82,7 +95,7 @@ def medication_fact(
         period = resource.get("effectivePeriod")
         when = parse_fhir_datetime(resource.get("effectiveDateTime")) or (
             parse_fhir_datetime(period.get("end") or period.get("start"))
-            if isinstance(period, Mapping)
+            if isinstance(period, dict)
             else None
         )
     reasons, stated = _reasons(knowledge, resource, index)

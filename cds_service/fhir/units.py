@@ -55,6 +55,21 @@ def normalise_unit(unit: str | None) -> str:
     """Fold the common spellings of one unit onto one key: 'µg/L', 'mcg/L', 'ug/l' -> 'ug/l'."""
     if not isinstance(unit, str) or not unit:
         return ""
+    # A handful of spellings recur on every result: each is folded once (bounded, as any
+    # string an EHR sends may arrive here).
+    folded = _FOLDED.get(unit)
+    if folded is None:
+        if len(_FOLDED) >= MAX_FOLDED:
+            _FOLDED.clear()
+        folded = _FOLDED[unit] = _fold_unit(unit)
+    return folded
+
+
+MAX_FOLDED = 1024
+_FOLDED: dict[str, str] = {}
+
+
+def _fold_unit(unit: str) -> str:
     text = unit.strip().lower().replace(" ", "")
     text = text.replace("µ", "u").replace("μ", "u").replace("mcg", "ug")
     return text.replace("/milliliter", "/ml").replace("/liter", "/l").replace("/deciliter", "/dl")
