@@ -168,21 +168,23 @@ def render_card(
     new_uuid: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """One card. ``new_uuid`` makes suggestion uuids (injected for reproducible tests)."""
-    make_uuid = new_uuid or fresh_uuid
     plan = rule_plan(knowledge, finding.rule_id)
-    source = plan.source
+    # The plan's source and override reasons are shared by every card of the rule, as the
+    # suggestions' prepared parts are: nothing changes a card after it is built.
     card: dict[str, Any] = {
         "uuid": plan.prefix + fresh_uuid()[8:],  # the first group names the rule (card_ids)
         "summary": _summary(plan, finding),
         "indicator": finding.indicator,
         "detail": _detail(knowledge, plan, finding),
-        "source": {**source, "topic": {**source["topic"]}},
+        "source": plan.source,
     }
     if plan.suggestions:
-        suggestions = suggestions_for(plan.suggestions, finding, patient_id, make_uuid)
+        suggestions = suggestions_for(
+            plan.suggestions, finding, patient_id, new_uuid or fresh_uuid
+        )
         if suggestions:
             card["suggestions"] = suggestions
             card["selectionBehavior"] = "at-most-one"
     if plan.override_reasons:
-        card["overrideReasons"] = [dict(reason) for reason in plan.override_reasons]
+        card["overrideReasons"] = plan.override_reasons
     return card

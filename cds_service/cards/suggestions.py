@@ -164,7 +164,7 @@ def suggestions_for(
         if plan.deletes:
             if deletes is None:
                 deletes = _delete_actions(finding)
-            actions += [dict(action) for action in deletes]
+            actions += deletes  # the same delete actions in each suggestion that offers them
         if plan.studies is not None:
             actions += [
                 {
