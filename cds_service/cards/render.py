@@ -31,7 +31,7 @@ class RulePlan:
 
     __slots__ = (
         "rule_id", "summary", "lead", "detail", "tail", "grade_head", "grade_tail",
-        "by_ingredient", "source", "suggestions", "override_reasons", "prefix",
+        "by_ingredient", "source", "suggestions", "override_reasons", "prefix", "capitalised",
     )
 
     def __init__(self, knowledge: Knowledge, rule_id: str) -> None:
@@ -41,6 +41,9 @@ class RulePlan:
         self.rule_id = rule_id
         self.prefix = rule_prefix(rule_id)
         self.summary = Template(rule["summary"])
+        # a summary that opens with a capital letter of its own needs no capitalising per card
+        opening = self.summary.parts[0][0] if self.summary.parts else ""
+        self.capitalised = bool(opening) and opening[0].upper() == opening[0]
         lead = rule.get("detail_lead")  # why the card says what it says, before what to do
         self.lead = Template(lead) if lead else None
         self.detail: str = rule["detail"]
@@ -101,7 +104,8 @@ def summary(knowledge: Knowledge, finding: Finding) -> str:
 
 def _summary(plan: RulePlan, finding: Finding) -> str:
     text = plan.summary.fill(finding.values)
-    text = text[0].upper() + text[1:]
+    if not plan.capitalised:
+        text = text[0].upper() + text[1:]
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
