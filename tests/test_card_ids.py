@@ -79,3 +79,14 @@ def test_a_uuid_block_is_what_uuid4_makes_of_the_same_bytes(case: tuple[int, byt
 def test_uuids_are_handed_out_once_each() -> None:
     taken = [new_uuid() for _ in range(600)]  # more than two blocks
     assert len(set(taken)) == 600
+
+
+def test_threads_drawing_at_once_never_share_a_uuid() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def draw(_: int) -> list[str]:
+        return [new_uuid() for _ in range(2000)]
+
+    with ThreadPoolExecutor(8) as pool:
+        drawn = [u for batch in pool.map(draw, range(8)) for u in batch]
+    assert len(set(drawn)) == len(drawn) == 16000

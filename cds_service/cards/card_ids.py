@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
 _POOL_UUIDS = 256  # 4096 random bytes per getrandom() call instead of one call each
-_pool = threading.local()
+# Made in blocks, handed out by list.pop: atomic, so every uuid goes to one caller only, from
+# any thread (two threads that both find it empty each add a block: no uuid is lost or shared).
+_pool: list[str] = []
 # Each byte's top bits replaced by RFC 4122's: version 4 (0100) and variant 10.
 _VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))
 _VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
 
 
-def _forget_pool() -> None:
-    """A forked worker must never hand out uuids its parent (or a sibling) also holds."""
-    global _pool
-    _pool = threading.local()
-
-
-os.register_at_fork(after_in_child=_forget_pool)
+# A forked worker must never hand out uuids its parent (or a sibling) also holds.
+os.register_at_fork(after_in_child=_pool.clear)
 
 
 @lru_cache(maxsize=1024)
@@ -62,12 +58,12 @@ def uuid_block(count: int = _POOL_UUIDS) -> list[str]:
 
 
 def new_uuid() -> str:
-    """A random version-4 uuid as text (what ``str(uuid.uuid4())`` gives, without the object),
-    taken from this thread's block of uuids."""
-    held: list[str] | None = getattr(_pool, "uuids", None)
-    if not held:
-        held = _pool.uuids = uuid_block()
-    return held.pop()
+    """A random version-4 uuid as text (what ``str(uuid.uuid4())`` gives, without the object)."""
+    try:
+        return _pool.pop()
+    except IndexError:
+        _pool.extend(uuid_block())
+        return _pool.pop()
 
 
 def new_card_uuid(rule_id: str) -> str:
