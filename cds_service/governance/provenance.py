@@ -86,7 +86,7 @@ def shown_number(value: Fraction) -> float:
     """``float(number(value))``: the value as the card shows it, as a JSON number."""
     if type(value) is Fraction and 100 % value.denominator == 0:
         # shown exactly (at most two decimals): the correctly rounded quotient is that float
-        return value.numerator / value.denominator
+        return float(value)  # one Python call: Fraction's numerator / denominator
     return float(number(value))
 
 
