@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
-_POOL_BYTES = 4096  # 256 uuids per getrandom() call instead of one call each
-_pool = threading.local()
+_POOL_UUIDS = 256  # 4096 random bytes per getrandom() call instead of one call each
+# Made in blocks, handed out by list.pop: atomic, so every uuid goes to one caller only, from
+# any thread (two threads that both find it empty each add a block: no uuid is lost or shared).
+_pool: list[str] = []
+# Each byte's top bits replaced by RFC 4122's: version 4 (0100) and variant 10.
+_VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))
+_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
 
 
-def _forget_pool() -> None:
-    """A forked worker must never hand out random bytes its parent (or a sibling) also holds."""
-    global _pool
-    _pool = threading.local()
-
-
-os.register_at_fork(after_in_child=_forget_pool)
+# A forked worker must never hand out uuids its parent (or a sibling) also holds.
+os.register_at_fork(after_in_child=_pool.clear)
 
 
 @lru_cache(maxsize=1024)
@@ -32,22 +31,39 @@ def rule_prefix(rule_id: str) -> str:
     return hashlib.sha256(rule_id.encode("utf-8")).hexdigest()[:8]
 
 
-def _random_hex32() -> str:
-    """32 hex digits from os.urandom, drawn in blocks (per thread) to save system calls."""
-    block: str = getattr(_pool, "hex", "")
-    at: int = getattr(_pool, "at", 0)
-    if at >= len(block):
-        block, at = os.urandom(_POOL_BYTES).hex(), 0
-        _pool.hex = block
-    _pool.at = at + 32
-    return block[at : at + 32]
+def _hex_groups(raw: bytearray, width: int) -> list[str]:
+    """``raw`` as hex text cut into groups of ``width`` bytes."""
+    return raw.hex(" ", width).split()
+
+
+def uuid_block(count: int = _POOL_UUIDS) -> list[str]:
+    """``count`` random version-4 uuids as text, from one os.urandom call.
+
+    The random bytes are laid out group by group (all first groups, then all second groups,
+    ...) so that every step is one C call over the whole block rather than a Python step per
+    uuid; the third and fourth groups get the version and variant bits ``uuid.uuid4`` sets.
+    """
+    raw = bytearray(os.urandom(16 * count))
+    third, fourth = raw[6 * count : 8 * count], raw[8 * count : 10 * count]
+    third[::2] = third[::2].translate(_VERSION)
+    fourth[::2] = fourth[::2].translate(_VARIANT)
+    groups = (
+        _hex_groups(raw[: 4 * count], 4),
+        _hex_groups(raw[4 * count : 6 * count], 2),
+        _hex_groups(third, 2),
+        _hex_groups(fourth, 2),
+        _hex_groups(raw[10 * count :], 6),
+    )
+    return list(map("-".join, zip(*groups, strict=True)))
 
 
 def new_uuid() -> str:
     """A random version-4 uuid as text (what ``str(uuid.uuid4())`` gives, without the object)."""
-    h = _random_hex32()
-    variant = "89ab"[int(h[16], 16) & 3]  # RFC 4122 variant: the top bits of the 17th digit are 10
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+    try:
+        return _pool.pop()
+    except IndexError:
+        _pool.extend(uuid_block())
+        return _pool.pop()
 
 
 def new_card_uuid(rule_id: str) -> str:

@@ -31,7 +31,7 @@ class RulePlan:
 
     __slots__ = (
         "rule_id", "summary", "lead", "detail", "tail", "grade_head", "grade_tail",
-        "by_ingredient", "source", "suggestions", "override_reasons", "prefix",
+        "by_ingredient", "source", "suggestions", "override_reasons", "prefix", "capitalised",
     )
 
     def __init__(self, knowledge: Knowledge, rule_id: str) -> None:
@@ -41,6 +41,9 @@ class RulePlan:
         self.rule_id = rule_id
         self.prefix = rule_prefix(rule_id)
         self.summary = Template(rule["summary"])
+        # a summary that opens with a capital letter of its own needs no capitalising per card
+        opening = self.summary.parts[0][0] if self.summary.parts else ""
+        self.capitalised = bool(opening) and opening[0].upper() == opening[0]
         lead = rule.get("detail_lead")  # why the card says what it says, before what to do
         self.lead = Template(lead) if lead else None
         self.detail: str = rule["detail"]
@@ -101,7 +104,8 @@ def summary(knowledge: Knowledge, finding: Finding) -> str:
 
 def _summary(plan: RulePlan, finding: Finding) -> str:
     text = plan.summary.fill(finding.values)
-    text = text[0].upper() + text[1:]
+    if not plan.capitalised:
+        text = text[0].upper() + text[1:]
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
@@ -115,8 +119,10 @@ def _patient_lines(finding: Finding) -> list[str]:
             f"- {ANALYTE_NAMES.get(lab.analyte, lab.analyte)}: **{lab_value(lab)}** "
             f"on {lab.effective.date().isoformat()} ({lab.status}{sent})"
         )
-    for order, name in zip(finding.orders, finding.order_names, strict=False):
-        shown = order.concept.text.split(" | ")[0] or name
+    # zip's default strict=False, not passed: a keyword argument makes zip() build a dict
+    named = zip(finding.orders, finding.order_names)  # noqa: B905
+    for order, name in named:
+        shown = order.concept.text.partition(" | ")[0] or name
         if order.kind == "administration" or order.status == "completed":
             when = f" on {order.when.date().isoformat()}" if order.when else ""
             lines.append(f"- Given: {shown}{when} ({order.status})")
@@ -168,21 +174,23 @@ def render_card(
     new_uuid: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """One card. ``new_uuid`` makes suggestion uuids (injected for reproducible tests)."""
-    make_uuid = new_uuid or fresh_uuid
     plan = rule_plan(knowledge, finding.rule_id)
-    source = plan.source
+    # The plan's source and override reasons are shared by every card of the rule, as the
+    # suggestions' prepared parts are: nothing changes a card after it is built.
     card: dict[str, Any] = {
         "uuid": plan.prefix + fresh_uuid()[8:],  # the first group names the rule (card_ids)
         "summary": _summary(plan, finding),
         "indicator": finding.indicator,
         "detail": _detail(knowledge, plan, finding),
-        "source": {**source, "topic": {**source["topic"]}},
+        "source": plan.source,
     }
     if plan.suggestions:
-        suggestions = suggestions_for(plan.suggestions, finding, patient_id, make_uuid)
+        suggestions = suggestions_for(
+            plan.suggestions, finding, patient_id, new_uuid or fresh_uuid
+        )
         if suggestions:
             card["suggestions"] = suggestions
             card["selectionBehavior"] = "at-most-one"
     if plan.override_reasons:
-        card["overrideReasons"] = [dict(reason) for reason in plan.override_reasons]
+        card["overrideReasons"] = plan.override_reasons
     return card

@@ -24,97 +24,94 @@ _LAB_CATEGORY = [
 ]
 
 
-class _MedicationOrder:
-    """A medication template's parts: all of a draft MedicationRequest but its subject."""
+def _with_subject(template: dict[str, Any], subject: dict[str, str]) -> dict[str, Any]:
+    """``template`` with its ``subject`` filled in (a copy: the key keeps its place)."""
+    resource = template.copy()
+    resource["subject"] = subject
+    return resource
 
-    __slots__ = ("concept", "dosage", "description")
 
-    def __init__(self, knowledge: Knowledge, medication: str) -> None:
-        template = knowledge.raw["recommendations"]["medication_templates"][medication]
-        concept: dict[str, Any] = {"text": template["text"]}
-        if "coding" in template:  # code and display only: the template also records the source
-            coding = template["coding"]
-            concept["coding"] = [
-                {"system": RXNORM, "code": coding["code"], "display": coding["display"]}
-            ]
-        self.concept = concept
-        self.dosage = [{"text": template["dosage"]}]
-        self.description = f"Draft an order for {template['text']}"
+def _medication_template(knowledge: Knowledge, medication: str) -> dict[str, Any]:
+    """All of a draft MedicationRequest for ``medication`` but its subject."""
+    template = knowledge.raw["recommendations"]["medication_templates"][medication]
+    concept: dict[str, Any] = {"text": template["text"]}
+    if "coding" in template:  # code and display only: the template also records the source
+        coding = template["coding"]
+        concept["coding"] = [
+            {"system": RXNORM, "code": coding["code"], "display": coding["display"]}
+        ]
+    return {
+        "resourceType": "MedicationRequest",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": concept,
+        "subject": None,
+        "reasonCode": _REASONS,
+        "dosageInstruction": [{"text": template["dosage"]}],
+    }
 
-    def resource(self, subject: dict[str, str]) -> dict[str, Any]:
-        return {
-            "resourceType": "MedicationRequest",
-            "status": "draft",
-            "intent": "order",
-            "medicationCodeableConcept": self.concept,
-            "subject": subject,
-            "reasonCode": _REASONS,
-            "dosageInstruction": self.dosage,
-        }
+
+def _medication_create(knowledge: Knowledge, medication: str) -> tuple[str, dict[str, Any]]:
+    """(action description, resource template) of the create action for ``medication``."""
+    text = knowledge.raw["recommendations"]["medication_templates"][medication]["text"]
+    return f"Draft an order for {text}", _medication_template(knowledge, medication)
 
 
 def medication_request(knowledge: Knowledge, medication: str, patient_id: str) -> dict[str, Any]:
     """A draft MedicationRequest for ``medication`` (a key of medication_templates), for RLS."""
-    return _MedicationOrder(knowledge, medication).resource(
-        {"reference": f"Patient/{patient_id}"}
+    return _with_subject(
+        _medication_template(knowledge, medication), {"reference": f"Patient/{patient_id}"}
     )
 
 
-def _iron_studies(knowledge: Knowledge) -> list[tuple[str, dict[str, Any], list[dict[str, str]]]]:
-    """(action description, code, note) of each iron-study order."""
+def _iron_studies(knowledge: Knowledge) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """(action description, resource template) of each iron-study order."""
     spec = knowledge.raw["recommendations"]["iron_study_orders"]
     note = [{"text": spec["note"]}]
-    return [
+    return tuple(
         (
             f"Order {test['display']} (morning, fasting)",
-            {"coding": [{"system": LOINC, **test}], "text": test["display"]},
-            note,
+            {
+                "resourceType": "ServiceRequest",
+                "status": "draft",
+                "intent": "order",
+                "category": _LAB_CATEGORY,
+                "code": {"coding": [{"system": LOINC, **test}], "text": test["display"]},
+                "subject": None,
+                "reasonCode": _REASONS,
+                "note": note,
+            },
         )
         for test in spec["tests"]
-    ]
-
-
-def _study_request(
-    code: dict[str, Any], note: list[dict[str, str]], subject: dict[str, str]
-) -> dict[str, Any]:
-    return {
-        "resourceType": "ServiceRequest",
-        "status": "draft",
-        "intent": "order",
-        "category": _LAB_CATEGORY,
-        "code": code,
-        "subject": subject,
-        "reasonCode": _REASONS,
-        "note": note,
-    }
+    )
 
 
 def iron_study_requests(knowledge: Knowledge, patient_id: str) -> list[dict[str, Any]]:
     """Draft ServiceRequests for morning fasting ferritin and iron panel."""
     subject = {"reference": f"Patient/{patient_id}"}
-    return [_study_request(code, note, subject) for _, code, note in _iron_studies(knowledge)]
+    return [_with_subject(template, subject) for _, template in _iron_studies(knowledge)]
 
 
 class SuggestionPlan:
     """One suggestion spec of a rule, with its knowledge-only parts made."""
 
-    __slots__ = ("label", "unless_drafted_class", "recommended", "medication", "deletes",
-                 "studies")
+    __slots__ = ("label", "unless_drafted_class", "recommended", "creates", "deletes")
 
     def __init__(self, knowledge: Knowledge, spec: dict[str, Any]) -> None:
         action = spec["action"]
         self.label: str = spec["label"]
         self.unless_drafted_class = spec.get("unless_drafted_class")
         self.recommended = bool(spec.get("isRecommended"))
-        # Create before delete: a client that applies the actions in turn and stops at the
-        # first it can (the CDS Hooks Sandbox) then swaps the order instead of emptying it.
-        self.medication = (
-            _MedicationOrder(knowledge, spec["medication"])
-            if action in ("replace-orders", "create-medication")
-            else None
-        )
+        # (description, resource template) of each create action, made for a patient by
+        # filling in the subject. Create before delete: a client that applies the actions in
+        # turn and stops at the first it can (the CDS Hooks Sandbox) then swaps the order
+        # instead of emptying it.
+        self.creates: tuple[tuple[str, dict[str, Any]], ...] = ()
+        if action in ("replace-orders", "create-medication"):
+            self.creates = (_medication_create(knowledge, spec["medication"]),)
+        elif action == "order-iron-studies":
+            self.creates = _iron_studies(knowledge)
         self.deletes = action in ("replace-orders", "delete-orders")
-        self.studies = _iron_studies(knowledge) if action == "order-iron-studies" else None
 
 
 def suggestion_plans(knowledge: Knowledge, rule_id: str) -> tuple[SuggestionPlan, ...]:
@@ -131,7 +128,8 @@ def _delete_actions(finding: Finding) -> list[dict[str, Any]]:
             "description": f"Remove the draft order for {name}",
             "resourceId": order.ref,
         }
-        for order, name in zip(finding.orders, finding.order_names, strict=False)
+        # zip's default strict=False, not passed: a keyword argument makes zip() build a dict
+        for order, name in zip(finding.orders, finding.order_names)  # noqa: B905
         if not order.ref.endswith("/(no id)")
     ]
 
@@ -145,35 +143,21 @@ def suggestions_for(
     """The suggestions ``plans`` (one rule's) offer, made concrete for this patient."""
     out = []
     subject = {"reference": f"Patient/{patient_id}"}
+    drafted, withheld = finding.drafted_classes, finding.withheld_suggestions
     deletes: list[dict[str, Any]] | None = None
     for plan in plans:
-        if plan.unless_drafted_class in finding.drafted_classes:
-            continue
-        if plan.label in finding.withheld_suggestions:  # the engine's population gates
+        # a drafted class makes its suggestion moot; the engine's population gates withhold
+        if plan.unless_drafted_class in drafted or plan.label in withheld:
             continue
         actions: list[dict[str, Any]] = []
-        medication = plan.medication
-        if medication is not None:
-            actions.append(
-                {
-                    "type": "create",
-                    "description": medication.description,
-                    "resource": medication.resource(subject),
-                }
-            )
+        for description, template in plan.creates:
+            resource = template.copy()  # _with_subject, inline: the hot loop of every card
+            resource["subject"] = subject
+            actions.append({"type": "create", "description": description, "resource": resource})
         if plan.deletes:
             if deletes is None:
                 deletes = _delete_actions(finding)
-            actions += [dict(action) for action in deletes]
-        if plan.studies is not None:
-            actions += [
-                {
-                    "type": "create",
-                    "description": description,
-                    "resource": _study_request(code, note, subject),
-                }
-                for description, code, note in plan.studies
-            ]
+            actions += deletes  # the same delete actions in each suggestion that offers them
         if actions:
             out.append(
                 {

@@ -17,7 +17,7 @@ class Template:
     attribute or index) keeps using ``str.format_map``, so every template reads as it always did.
     """
 
-    __slots__ = ("text", "parts", "general")
+    __slots__ = ("text", "parts", "general", "fixed")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -28,19 +28,26 @@ class Template:
         )
         # (literal, field or None) pairs: literals already unescaped ("{{" -> "{")
         self.parts = tuple((literal, field) for literal, field, _, _ in parsed)
+        # the text itself when it has no fields (a fill is then a constant)
+        self.fixed: str | None = None
+        if not self.general and all(field is None for _, field in self.parts):
+            self.fixed = "".join(literal for literal, _ in self.parts)
 
     def fill(self, values: dict[str, str]) -> str:
+        if self.fixed is not None:
+            return self.fixed
         if self.general:
             return self.text.format_map(_Blank(values))
-        get = values.get
-        return "".join(
-            [literal + get(field, "") if field is not None else literal
-             for literal, field in self.parts]
-        )
+        try:  # plain fields, all given (the usual case): one C call
+            return self.text.format_map(values)
+        except KeyError:  # a value left blank
+            get = values.get
+            return "".join(
+                [literal + get(field, "") if field is not None else literal
+                 for literal, field in self.parts]
+            )
 
     @property
     def constant(self) -> str | None:
         """The text when it has no fields at all, else None."""
-        if self.general or any(field is not None for _, field in self.parts):
-            return None
-        return "".join(literal for literal, _ in self.parts)
+        return self.fixed

@@ -19,6 +19,7 @@ content type sits beside it).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from fractions import Fraction
 from itertools import chain
 from typing import Any
 
@@ -70,7 +71,10 @@ def resource_lookup(by_type: Mapping[str, list[dict[str, Any]]], drafts: object)
 def _reference(ref: str, resources: Lookup) -> dict[str, Any]:
     kind, _, ident = ref.partition("/")
     out: dict[str, Any] = {"type": kind, "id": ident}
-    meta = (resources(ref) or {}).get("meta")
+    resource = resources(ref)
+    meta = resource.get("meta") if resource is not None else None
+    if meta is None:  # the usual case, without the slower abstract Mapping check below
+        return out
     # dict first: the type JSON gives, without the slower abstract Mapping check
     version = meta.get("versionId") if type(meta) is dict or isinstance(meta, Mapping) else None
     if isinstance(version, str) and version:
@@ -78,32 +82,46 @@ def _reference(ref: str, resources: Lookup) -> dict[str, Any]:
     return out
 
 
+def shown_number(value: Fraction) -> float:
+    """``float(number(value))``: the value as the card shows it, as a JSON number."""
+    if type(value) is Fraction and 100 % value.denominator == 0:
+        # shown exactly (at most two decimals): the correctly rounded quotient is that float
+        return float(value)  # one Python call: Fraction's numerator / denominator
+    return float(number(value))
+
+
 def _lab(lab: LabFact, resources: Lookup) -> dict[str, Any]:
-    refs = lab.ref.split(" + ")  # a computed value (TSAT from iron and TIBC) names its sources
-    where = {"derivedFrom": [_reference(r, resources) for r in refs]} if len(refs) > 1 \
-        else _reference(lab.ref, resources)
+    ref = lab.ref
+    if " + " in ref:  # a computed value (TSAT from iron and TIBC) names its sources
+        out = {"derivedFrom": [_reference(r, resources) for r in ref.split(" + ")]}
+    else:
+        out = _reference(ref, resources)
     # the value as the card shows it (exact arithmetic keeps a Fraction; JSON wants a number)
-    out = {**where, "analyte": lab.analyte, "value": float(number(lab.value)), "unit": lab.unit,
-           "effective": lab.effective.isoformat()}
+    out["analyte"] = lab.analyte
+    out["value"] = shown_number(lab.value)
+    out["unit"] = lab.unit
+    out["effective"] = lab.effective.isoformat()
     if lab.comparator:
         out["comparator"] = lab.comparator
     return out
 
 
 def _order(order: MedicationFact, resources: Lookup) -> dict[str, Any]:
-    return {**_reference(order.ref, resources), "status": order.status}
+    out = _reference(order.ref, resources)
+    out["status"] = order.status
+    return out
 
 
 def provenance(
     finding: Finding, stamp: KnowledgeStamp, resources: Lookup
 ) -> dict[str, Any]:
     """The provenance entry of the card rendered from ``finding``."""
-    evidence = [_lab(lab, resources) for lab in finding.labs]
-    evidence += [_order(order, resources) for order in finding.orders]
-    entry: dict[str, Any] = {
-        "rule": finding.rule_id,
-        "knowledge": {"version": stamp.version, "sha256": stamp.sha256},
-    }
+    evidence = []  # plain loops: most cards cite one or two resources
+    for lab in finding.labs:
+        evidence.append(_lab(lab, resources))
+    for order in finding.orders:
+        evidence.append(_order(order, resources))
+    entry: dict[str, Any] = {"rule": finding.rule_id, "knowledge": stamp.entry}
     if evidence:  # no empty values anywhere in a card: a rule on history alone has none
         entry["evidence"] = evidence
     return entry
@@ -114,6 +132,10 @@ def add_provenance(
     resources: Lookup,
 ) -> dict[str, Any]:
     """``card`` with its provenance merged into ``extension`` (other keys kept)."""
-    card["extension"] = {**card.get("extension", {}),
-                         PROVENANCE_KEY: provenance(finding, stamp, resources)}
+    entry = provenance(finding, stamp, resources)
+    extension = card.get("extension")
+    if extension:
+        card["extension"] = {**extension, PROVENANCE_KEY: entry}
+    else:  # the usual card: no other extension to keep
+        card["extension"] = {PROVENANCE_KEY: entry}
     return card

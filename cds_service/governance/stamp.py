@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 from cds_service.knowledge import Knowledge
 
@@ -15,6 +17,12 @@ _cache: dict[int, tuple[Knowledge, KnowledgeStamp]] = {}
 class KnowledgeStamp:
     version: str
     sha256: str  # of the files' canonical JSON (keys sorted, no whitespace): formatting-blind
+
+    @cached_property
+    def entry(self) -> dict[str, Any]:
+        """``{"version", "sha256"}`` as each card's provenance carries it: one dict, shared by
+        every card (nothing changes a card after it is built)."""
+        return {"version": self.version, "sha256": self.sha256}
 
 
 def knowledge_stamp(knowledge: Knowledge) -> KnowledgeStamp:

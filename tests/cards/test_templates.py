@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cds_service.cards.templates import Template
 from cds_service.knowledge import load_knowledge
@@ -66,3 +68,28 @@ def test_random_templates_fill_as_format_map() -> None:
 def test_constant_is_the_text_of_a_template_without_fields() -> None:
     assert Template("no {{fields}} here").constant == "no {fields} here"
     assert Template("{a} here").constant is None
+
+
+_fields = st.sampled_from(["a", "b", "orders", "trigger"])
+_literals = st.one_of(
+    st.text(alphabet=st.characters(blacklist_characters="{}"), max_size=4),
+    st.sampled_from(["{{", "}}", ""]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.one_of(_literals, _fields.map(lambda f: "{" + f + "}")), max_size=6),
+    st.dictionaries(_fields, st.text(max_size=4), max_size=4),
+)
+def test_plain_templates_fill_as_format_map_with_values_given_or_missing(
+    pieces: list[str], values: dict[str, str]
+) -> None:
+    text = "".join(pieces)
+    assert Template(text).fill(values) == _general(text, values)
+
+
+@pytest.mark.parametrize("text", ["Ferritin low", "ß at first", "{{braces}}", "", "x {{y}}"])
+def test_a_template_without_fields_fills_as_its_text(text: str) -> None:
+    template = Template(text)
+    assert template.fill({"a": "1"}) == template.constant == _general(text, {})

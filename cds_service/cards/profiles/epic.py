@@ -93,8 +93,10 @@ def _order_set(
 ) -> dict[str, Any] | None:
     """One order-set action for the iron studies, when the site has an order-set code."""
     code = site.order_sets.get("iron-studies")
+    if code is None or len(creates) < 2:  # before reading codes: most sites configure none
+        return None
     loinc = {c for a in creates for c in _codes(a["resource"].get("code", {}), LOINC)}
-    if code is None or len(creates) < 2 or loinc != ctx.iron_study_codes:
+    if loinc != ctx.iron_study_codes:
         return None
     first = creates[0]["resource"]
     resource = {
