@@ -25,7 +25,7 @@ from cds_service.registry import Service
 FetchMissing = Callable[[Mapping[str, str], Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: see engine/facts.py
 class Outcome:
     response: dict[str, Any]
     rule_ids: tuple[str, ...]

@@ -1,4 +1,10 @@
-"""Small frozen facts that the FHIR layer extracts and the guideline core reads."""
+"""Small facts that the FHIR layer extracts and the guideline core reads.
+
+Nothing changes a fact once made. The per-request ones (a patient, a condition, a medication,
+the record, the hook input) are plain dataclasses nonetheless: a frozen dataclass sets each
+field through ``object.__setattr__`` (about 1.3 K instructions a field on Python 3.11 against
+0.3 K), and nothing hashes them. Concepts stay frozen: they are hashed.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +23,13 @@ class Concept:
     text: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class PatientFact:
     birth_date: date | None
     gender: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class ConditionFact:
     ref: str  # "Condition/123"
     concept: Concept
@@ -54,7 +60,7 @@ class UnusableLab:
     effective: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class MedicationFact:
     """A MedicationRequest or MedicationAdministration, with its medication resolved."""
 
@@ -70,7 +76,7 @@ class MedicationFact:
     unreadable: str = ""  # why the resource could not be read as FHIR R4; "" when it could
 
 
-@dataclass(frozen=True)
+@dataclass
 class PatientRecord:
     """Everything the rules read about one patient, from prefetch or the FHIR server."""
 
@@ -87,7 +93,7 @@ class PatientRecord:
     uncounted: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass
 class HookInput:
     """What the hook asks about: which hook, the drafted orders, and the clock."""
 
