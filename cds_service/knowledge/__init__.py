@@ -290,21 +290,22 @@ class Knowledge:
 
         Held outside the fields, so ``dataclasses.replace`` (a changed file) starts afresh.
         """
-        held: dict[Callable[[Knowledge], Any], Any] = self.__dict__.setdefault("_derived", {})
-        try:
-            return held[build]
+        try:  # the common case first: no empty dict made for setdefault on every call
+            return self.__dict__["_derived"][build]  # type: ignore[no-any-return]
         except KeyError:
+            held: dict[Callable[[Knowledge], Any], Any] = self.__dict__.setdefault("_derived", {})
             value = held[build] = build(self)
             return value
 
     def derived_by_key(self, build: Callable[[Knowledge, str], T]) -> dict[str, T]:
         """A table of ``build(self, key)``, each made the first time its key is looked up and
         kept with this knowledge object (a rule's card parts, a note's parsed template)."""
-        tables: dict[Callable[..., Any], dict[str, Any]] = self.__dict__.setdefault("_by_key", {})
-        table = tables.get(build)
-        if table is None:
+        try:
+            return self.__dict__["_by_key"][build]  # type: ignore[no-any-return]
+        except KeyError:
+            tables: dict[Callable[..., Any], Any] = self.__dict__.setdefault("_by_key", {})
             table = tables[build] = _ByKey(self, build)
-        return table
+            return table
 
 
 class _ByKey(dict):  # type: ignore[type-arg]
