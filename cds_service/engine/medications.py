@@ -11,15 +11,9 @@ from cds_service.knowledge import Ingredient, Knowledge, remember, small_concept
 _MISSING = object()
 
 
-def _answers(knowledge: Knowledge) -> dict[tuple[Any, str, str], Ingredient | None]:
-    """(codings, text, form) -> ingredient, kept per knowledge object: the same medications
-    come back on every request, and working one out costs ~13 K instructions."""
-    return {}
-
-
 def ingredient_of(knowledge: Knowledge, concept: Concept, form: str = "") -> Ingredient | None:
     """The first ingredient whose codes or names match; codes win over names (remembered)."""
-    return _cached(knowledge, knowledge.derived(_answers), concept, form)
+    return _cached(knowledge, knowledge.ingredient_index.answers, concept, form)
 
 
 def _cached(
@@ -28,6 +22,8 @@ def _cached(
     concept: Concept,
     form: str,
 ) -> Ingredient | None:
+    # The same medications come back on every request; working one out costs ~13 K
+    # instructions, looking it up well under 2 K. Only small keys are kept.
     key = (concept.codings, concept.text, form)
     found = answers.get(key, _MISSING)
     if found is _MISSING:
@@ -76,7 +72,7 @@ def classify(
     """The facts whose medication is one the RLS rules know, with its ingredient."""
     if not facts:
         return ()
-    answers = knowledge.derived(_answers)
+    answers = knowledge.ingredient_index.answers
     out = []
     for fact in facts:
         ingredient = _cached(knowledge, answers, fact.concept, fact.form_text)

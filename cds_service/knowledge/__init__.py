@@ -208,6 +208,9 @@ class IngredientIndex:
             "|".join(f"(?:{i.pattern.pattern})" for i in ingredients), re.IGNORECASE
         )
         self._cached_by_name = lru_cache(maxsize=8192)(self._by_name)
+        # (codings, text, form) -> ingredient, filled by engine.medications: answers depend
+        # on this index alone, so they live with it (an attribute: cheaper than derived()).
+        self.answers: dict[tuple[Any, str, str], Ingredient | None] = {}
         self._variants: dict[str, tuple[Ingredient, ...]] = {}
         for ingredient in ingredients:
             if ingredient.variant_of:
