@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cds_service.engine.facts import Concept, MedicationFact
-from cds_service.knowledge import Ingredient, Knowledge
+from cds_service.knowledge import Ingredient, Knowledge, remember, small_concept
+
+_MISSING = object()
 
 
 def ingredient_of(knowledge: Knowledge, concept: Concept, form: str = "") -> Ingredient | None:
+    """The first ingredient whose codes or names match; codes win over names (remembered)."""
+    return _cached(knowledge, knowledge.ingredient_index.answers, concept, form)
+
+
+def _cached(
+    knowledge: Knowledge,
+    answers: dict[tuple[Any, str, str], Ingredient | None],
+    concept: Concept,
+    form: str,
+) -> Ingredient | None:
+    # The same medications come back on every request; working one out costs ~13 K
+    # instructions, looking it up well under 2 K. Only small keys are kept.
+    key = (concept.codings, concept.text, form)
+    found = answers.get(key, _MISSING)
+    if found is _MISSING:
+        found = _ingredient_of(knowledge, concept, form)
+        if small_concept(concept.codings, concept.text, form):
+            remember(answers, key, found)
+    return found  # type: ignore[return-value]
+
+
+def _ingredient_of(knowledge: Knowledge, concept: Concept, form: str = "") -> Ingredient | None:
     """The first ingredient whose codes or names match; codes win over names.
 
     When the match is ingredient-level (an IN/PIN code, or a name), the formulation comes from
@@ -24,7 +49,10 @@ def ingredient_of(knowledge: Knowledge, concept: Concept, form: str = "") -> Ing
     return index.with_formulation(found, rxcuis, f"{concept.text} | {form}")
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__ (~1.3 K
+# instructions a field). unsafe_hash keeps the frozen version's hash and equality; nothing
+# assigns to these after construction.
+@dataclass(slots=True, unsafe_hash=True)
 class ClassifiedMedication:
     fact: MedicationFact
     ingredient: Ingredient
@@ -42,9 +70,12 @@ def classify(
     knowledge: Knowledge, facts: tuple[MedicationFact, ...]
 ) -> tuple[ClassifiedMedication, ...]:
     """The facts whose medication is one the RLS rules know, with its ingredient."""
+    if not facts:
+        return ()
+    answers = knowledge.ingredient_index.answers
     out = []
     for fact in facts:
-        ingredient = ingredient_of(knowledge, fact.concept, fact.form_text)
+        ingredient = _cached(knowledge, answers, fact.concept, fact.form_text)
         if ingredient is not None:
             out.append(ClassifiedMedication(fact, ingredient))
     return tuple(out)

@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 
 FILES = ("valuesets", "medications", "parameters", "recommendations", "citations")
 MAX_CACHED_NAME = 512  # characters; a medication's name and text are far shorter
+MAX_CACHED_CODINGS = 8  # codings of one concept; real ones carry one to three
+MAX_CACHED_CODING = 256  # characters of a coding's system plus code
+MAX_MEMO = 4096  # answers kept per table before it starts afresh
 INGREDIENT_LEVEL_TTYS = frozenset({"IN", "PIN", "MIN"})  # codes that say nothing of formulation
 T = TypeVar("T")
 
@@ -54,8 +57,26 @@ class ConceptSet:
     def _excluded_by_system(self) -> dict[str, tuple[str, ...]]:
         return _by_system(self.excluded_prefixes)
 
+    @cached_property
+    def _memo(self) -> dict[object, str | None]:
+        return {}
+
     def match(self, codings: tuple[tuple[str, str], ...], text: str = "") -> str | None:
-        """'code', 'text' (no coding at all; the text names it, not negated) or None."""
+        """'code', 'text' (no coding at all; the text names it, not negated) or None.
+
+        Answers are remembered per coding tuple (or per text, when there is no coding): the
+        same few problem-list codes come back on every request, and working one out costs
+        several K instructions. Only small keys are kept (see ``remember``).
+        """
+        key: object = codings or text
+        answer = self._memo.get(key, _MISSING)
+        if answer is _MISSING:
+            answer = self._match(codings, text)
+            if small_concept(codings, text):
+                remember(self._memo, key, answer)
+        return answer  # type: ignore[return-value]
+
+    def _match(self, codings: tuple[tuple[str, str], ...], text: str) -> str | None:
         if codings:
             return "code" if self._coded(codings) else None
         if not text or (self.negation is not None and self.negation.search(text)):
@@ -78,6 +99,27 @@ class ConceptSet:
             elif system in prefixes and norm.startswith(prefixes[system]):
                 found = True
         return found
+
+
+_MISSING = object()
+
+
+def small_concept(codings: tuple[tuple[str, str], ...], text: str, extra: str = "") -> bool:
+    """Whether a concept is small enough to be a cache key: a request cannot fill memory
+    with huge codes or texts, whatever it sends."""
+    if len(codings) > MAX_CACHED_CODINGS or len(text) + len(extra) > MAX_CACHED_NAME:
+        return False
+    for system, code in codings:
+        if len(system) + len(code) > MAX_CACHED_CODING:
+            return False
+    return True
+
+
+def remember(table: dict[Any, Any], key: object, value: object) -> None:
+    """``table[key] = value``, emptying the table first when it holds ``MAX_MEMO`` answers."""
+    if len(table) >= MAX_MEMO:
+        table.clear()
+    table[key] = value
 
 
 def _by_system(pairs: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, ...]]:
@@ -166,6 +208,9 @@ class IngredientIndex:
             "|".join(f"(?:{i.pattern.pattern})" for i in ingredients), re.IGNORECASE
         )
         self._cached_by_name = lru_cache(maxsize=8192)(self._by_name)
+        # (codings, text, form) -> ingredient, filled by engine.medications: answers depend
+        # on this index alone, so they live with it (an attribute: cheaper than derived()).
+        self.answers: dict[tuple[Any, str, str], Ingredient | None] = {}
         self._variants: dict[str, tuple[Ingredient, ...]] = {}
         for ingredient in ingredients:
             if ingredient.variant_of:
@@ -248,21 +293,22 @@ class Knowledge:
 
         Held outside the fields, so ``dataclasses.replace`` (a changed file) starts afresh.
         """
-        held: dict[Callable[[Knowledge], Any], Any] = self.__dict__.setdefault("_derived", {})
-        try:
-            return held[build]
+        try:  # the common case first: no empty dict made for setdefault on every call
+            return self.__dict__["_derived"][build]  # type: ignore[no-any-return]
         except KeyError:
+            held: dict[Callable[[Knowledge], Any], Any] = self.__dict__.setdefault("_derived", {})
             value = held[build] = build(self)
             return value
 
     def derived_by_key(self, build: Callable[[Knowledge, str], T]) -> dict[str, T]:
         """A table of ``build(self, key)``, each made the first time its key is looked up and
         kept with this knowledge object (a rule's card parts, a note's parsed template)."""
-        tables: dict[Callable[..., Any], dict[str, Any]] = self.__dict__.setdefault("_by_key", {})
-        table = tables.get(build)
-        if table is None:
+        try:
+            return self.__dict__["_by_key"][build]  # type: ignore[no-any-return]
+        except KeyError:
+            tables: dict[Callable[..., Any], Any] = self.__dict__.setdefault("_by_key", {})
             table = tables[build] = _ByKey(self, build)
-        return table
+            return table
 
 
 class _ByKey(dict):  # type: ignore[type-arg]
