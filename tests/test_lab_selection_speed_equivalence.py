@@ -213,3 +213,50 @@ def test_problem_on_the_real_ranges(analyte, data, comparator):
     value = data.draw(st.sampled_from([r.low, r.high, Fraction(0)]) | fractions
                       | st.integers(0, 10**7).map(Fraction))
     assert r.problem(value, comparator) == _before_problem(r, value, comparator)
+
+
+def _before_raw_value(observation: Mapping[str, Any]) -> Any:
+    """labs._raw_value as it was, before the int fast path."""
+    from cds_service.fhir.units import exact_number, parse_value_string
+
+    quantity = observation.get("valueQuantity")
+    number = quantity.get("value") if isinstance(quantity, dict) else None
+    value = exact_number(number) if isinstance(number, int | float) else None
+    if value is not None:
+        assert isinstance(quantity, dict)
+        ucum = quantity.get("system") == "http://unitsofmeasure.org"
+        unit = quantity.get("code") if ucum and quantity.get("code") else quantity.get("unit")
+        shown_unit = quantity.get("unit") or unit or ""
+        shown = f"{quantity.get('comparator', '')}{quantity['value']} {shown_unit}"
+        comparator = quantity.get("comparator") or ""
+        if comparator not in ("", "<", "<=", ">", ">="):
+            return None
+        return comparator, value, unit, shown.strip()
+    text = observation.get("valueString")
+    if isinstance(text, str):
+        parsed = parse_value_string(text)
+        if parsed:
+            return parsed[0], parsed[1], parsed[2], text.strip()
+    return None
+
+
+sent = st.sampled_from([None, "", "ng/mL", "%", ["x"], 5, "<", ">=", "~", "http://unitsofmeasure.org"])
+quantities = st.fixed_dictionaries(
+    {},
+    optional={
+        "value": st.sampled_from([0, 40, -3, 10**20, 30.5, 168.525, True, False, "40", None,
+                                  float("inf"), float("nan"), 1e-05]),
+        "unit": sent, "code": sent, "system": sent, "comparator": sent,
+    },
+)
+
+
+@FUZZ
+@given(st.fixed_dictionaries({}, optional={
+    "valueQuantity": quantities | st.sampled_from([None, [], "40"]),
+    "valueString": st.sampled_from(["<10 ng/mL", "12.5 %", "high", 7]),
+}))
+def test_raw_value_reads_what_it_read(observation):
+    from cds_service.fhir.labs import _raw_value
+
+    assert repr(_raw_value(observation)) == repr(_before_raw_value(observation))
