@@ -36,7 +36,10 @@ class ConditionFact:
     active: bool  # clinical status active/recurrence/relapse and not refuted/entered-in-error
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__ (~15 K
+# instructions per result for these 8). Nothing assigns to a LabFact; unsafe_hash keeps the
+# same field-based hash (and eq) that frozen gave it.
+@dataclass(unsafe_hash=True)
 class LabFact:
     """One usable lab result, value converted exactly to the analyte's canonical unit."""
 

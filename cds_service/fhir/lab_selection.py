@@ -23,6 +23,7 @@ SINGLE = frozenset({"ferritin", "tsat", "hemoglobin"})
 NEVER = datetime.min.replace(tzinfo=UTC)  # sorts a result without a date last
 NOT_COUNTED = ("entered-in-error", "cancelled")  # statuses of results that never happened
 _first = itemgetter(0)
+_second = itemgetter(1)
 _fromisoformat = datetime.fromisoformat
 
 
@@ -93,6 +94,7 @@ def select_labs(
     unusable: list[UnusableLab] = []
     done: set[str] = set()
     panel_day = None
+    wanted = None  # the single analytes among the candidates, and whether any panel one is
     for key, analyte, resource in candidates:
         if analyte in PANEL:
             if panel_day is not None:
@@ -112,6 +114,13 @@ def select_labs(
             done.add(analyte)
             if analyte in PANEL and _panel_complete(usable, key.date()):
                 panel_day = key.date()
+            if wanted is None:  # once, in C: the rest of a long history is then not walked
+                present = set(map(_second, candidates))
+                wanted = (present & SINGLE, not present.isdisjoint(PANEL))
+            # Every candidate left would be skipped: its single analyte is settled, or its
+            # panel day found (or no panel result exists at all).
+            if done >= wanted[0] and (panel_day is not None or not wanted[1]):
+                break
     return tuple(usable), tuple(unusable), tuple(uncounted)
 
 

@@ -57,14 +57,21 @@ def _raw_value(observation: Mapping[str, Any]) -> tuple[str, Fraction, str | Non
     quantity = observation.get("valueQuantity")
     number = quantity.get("value") if isinstance(quantity, dict) else None
     # A JSON number only (a string is not a valid valueQuantity.value), read as the exact decimal.
-    value = exact_number(number) if isinstance(number, int | float) else None
+    # (int, float), not int | float: that builds a union object on every call.
+    if type(number) is int:  # the common case; not bool, which exact_number refuses
+        value: Fraction | None = Fraction(number)
+    else:
+        value = exact_number(number) if isinstance(number, (int, float)) else None  # noqa: UP038
     if value is not None:
         assert isinstance(quantity, dict)
+        code, sent_unit, sent_comparator = (
+            quantity.get("code"), quantity.get("unit"), quantity.get("comparator", "")
+        )
         ucum = quantity.get("system") == "http://unitsofmeasure.org"
-        unit = quantity.get("code") if ucum and quantity.get("code") else quantity.get("unit")
-        shown_unit = quantity.get("unit") or unit or ""
-        shown = f"{quantity.get('comparator', '')}{quantity['value']} {shown_unit}"
-        comparator = quantity.get("comparator") or ""
+        unit = code if ucum and code else sent_unit
+        shown_unit = sent_unit or unit or ""
+        shown = f"{sent_comparator}{number} {shown_unit}"
+        comparator = sent_comparator or ""
         if comparator not in ("", "<", "<=", ">", ">="):
             return None  # not a FHIR comparator: no value we could trust
         return comparator, value, unit, shown.strip()

@@ -93,8 +93,7 @@ def to_canonical(analyte: Analyte, value: Fraction, unit: str | None) -> Fractio
     factor = analyte.units.get(key)
     if factor is not None:
         # Most results come in the canonical unit: skip a pure-Python multiplication by 1.
-        identity = factor.numerator == 1 and factor.denominator == 1
-        return value if identity else value * factor
+        return value if factor == 1 else value * factor  # one exact Fraction.__eq__ call
     if key in analyte.fraction_units:
         # A fraction above 1 is not a fraction: refuse rather than guess.
         return value * 100 if 0 <= value <= 1 else None
