@@ -1,9 +1,9 @@
 """Small facts that the FHIR layer extracts and the guideline core reads.
 
 Nothing changes a fact once made. The per-request ones (a patient, a condition, a medication,
-the record, the hook input) are plain dataclasses nonetheless: a frozen dataclass sets each
-field through ``object.__setattr__`` (about 1.3 K instructions a field on Python 3.11 against
-0.3 K), and nothing hashes them. Concepts stay frozen: they are hashed.
+the record, the hook input, a lab result) are not frozen nonetheless: a frozen dataclass sets
+each field through ``object.__setattr__`` (about 1.3 K instructions a field on Python 3.11
+against 0.3 K). ``unsafe_hash`` keeps the hash and equality the frozen versions had.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ class Concept:
     text: str = ""
 
 
-@dataclass
+@dataclass(unsafe_hash=True)
 class PatientFact:
     birth_date: date | None
     gender: str | None = None
 
 
-@dataclass
+@dataclass(unsafe_hash=True)
 class ConditionFact:
     ref: str  # "Condition/123"
     concept: Concept
@@ -63,7 +63,7 @@ class UnusableLab:
     effective: datetime | None = None
 
 
-@dataclass
+@dataclass(unsafe_hash=True)
 class MedicationFact:
     """A MedicationRequest or MedicationAdministration, with its medication resolved."""
 
@@ -79,7 +79,7 @@ class MedicationFact:
     unreadable: str = ""  # why the resource could not be read as FHIR R4; "" when it could
 
 
-@dataclass
+@dataclass(unsafe_hash=True)
 class PatientRecord:
     """Everything the rules read about one patient, from prefetch or the FHIR server."""
 
@@ -96,7 +96,7 @@ class PatientRecord:
     uncounted: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass
+@dataclass(unsafe_hash=True)
 class HookInput:
     """What the hook asks about: which hook, the drafted orders, and the clock."""
 
