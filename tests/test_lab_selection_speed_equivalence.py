@@ -19,12 +19,11 @@ from cds_service.fhir.lab_selection import (
     PANEL,
     SINGLE,
     _codes_to_analytes,
-    _is_mine,
     _panel_complete,
     select_labs,
 )
 from cds_service.fhir.labs import analyte_of, effective_time, lab_fact_at
-from cds_service.fhir.resources import label
+from cds_service.fhir.resources import is_about_patient, label
 from cds_service.knowledge import PlausibleRange, load_knowledge
 
 K = load_knowledge()
@@ -61,7 +60,7 @@ def _before_select_labs(
             continue
         status = resource.get("status")
         if isinstance(status, str) and status not in statuses:
-            if status not in NOT_COUNTED and _is_mine(resource, patient_id):
+            if status not in NOT_COUNTED and is_about_patient(resource, patient_id):
                 uncounted[(general, status)] = None
             continue
         candidates.append((effective_time(resource) or NEVER, general, resource))
@@ -78,7 +77,7 @@ def _before_select_labs(
                 continue
         elif analyte in done:
             continue
-        if not _is_mine(resource, patient_id):
+        if not is_about_patient(resource, patient_id):
             continue
         when = None if key is NEVER else key
         fact = lab_fact_at(K, resource, analyte, label(resource), when)

@@ -25,7 +25,7 @@ from cds_service.fhir.concepts import concept_of, first_code
 from cds_service.fhir.dates import parse_fhir_date
 from cds_service.fhir.lab_selection import select_labs
 from cds_service.fhir.medications import medication_concept, medication_fact
-from cds_service.fhir.resources import ResourceIndex, iter_resources, label, refers_to
+from cds_service.fhir.resources import ResourceIndex, is_about_patient, iter_resources, label
 from cds_service.fhir.validation import invalid_reason
 from cds_service.knowledge import ConceptSet, Knowledge, normalise_code
 
@@ -79,13 +79,9 @@ class _Reader:
         self.knowledge, self.patient_id, self.index = knowledge, patient_id, index
         self.skipped: list[str] = []
         self.codes: list[str] = []  # reason codes for the log: types and fields, no values
-        self.own_ref = f"Patient/{patient_id}"
 
     def mine(self, resource: Mapping[str, Any], field: str = "subject") -> bool:
-        reference = resource.get(field)
-        if isinstance(reference, dict) and reference.get("reference") == self.own_ref:
-            return True  # the common case, without parsing the reference
-        return refers_to(reference, "Patient", self.patient_id)
+        return is_about_patient(resource, self.patient_id, field)
 
     def valid(self, resource: Mapping[str, Any]) -> bool:
         reason = invalid_reason(resource)

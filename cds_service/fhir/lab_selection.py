@@ -15,7 +15,7 @@ from typing import Any
 
 from cds_service.engine.facts import LabFact, UnusableLab
 from cds_service.fhir.labs import analyte_of, effective_time, lab_fact_at
-from cds_service.fhir.resources import label, refers_to
+from cds_service.fhir.resources import is_about_patient, label
 from cds_service.knowledge import Knowledge
 
 PANEL = frozenset({"iron", "tibc", "uibc"})
@@ -34,19 +34,12 @@ def _panel_complete(usable: list[LabFact], day: object) -> bool:
 
 def _codes_to_analytes(knowledge: Knowledge) -> dict[object, dict[object, str]]:
     """analyte_by_coding as code -> {system URI -> analyte}: the code, which tells analytes
-    apart, is looked up first and most Observations stop there."""
-    table = _TABLES.get(id(knowledge))
-    if table is None or table[0] is not knowledge:
-        by_code: dict[object, dict[object, str]] = {}
-        for (system, code), analyte in knowledge.analyte_by_coding.items():
-            by_code.setdefault(code, {})[system] = analyte
-        if len(_TABLES) > 8:  # knowledge objects are few (one a process, a few in tests)
-            _TABLES.clear()
-        table = _TABLES[id(knowledge)] = (knowledge, by_code)
-    return table[1]
-
-
-_TABLES: dict[int, tuple[Knowledge, dict[object, dict[object, str]]]] = {}
+    apart, is looked up first and most Observations stop there (built once per knowledge
+    object through ``Knowledge.derived``)."""
+    by_code: dict[object, dict[object, str]] = {}
+    for (system, code), analyte in knowledge.analyte_by_coding.items():
+        by_code.setdefault(code, {})[system] = analyte
+    return by_code
 
 
 def select_labs(
@@ -58,7 +51,7 @@ def select_labs(
     """The usable results of ``patient_id`` that can matter, the unusable ones newer than them,
     and the (analyte, status) of this patient's results whose status does not count."""
     statuses = knowledge.usable_lab_statuses
-    by_code = _codes_to_analytes(knowledge)
+    by_code = knowledge.derived(_codes_to_analytes)
     candidates = []  # (sort key, analyte, resource); whose they are is checked on the visit
     uncounted: dict[tuple[str, str], None] = {}
     for resource in observations:  # runs per Observation: nothing but lookups before the sort
@@ -85,7 +78,7 @@ def select_labs(
             continue
         status = resource.get("status")
         if isinstance(status, str) and status not in statuses:
-            if status not in NOT_COUNTED and _is_mine(resource, patient_id):
+            if status not in NOT_COUNTED and is_about_patient(resource, patient_id):
                 uncounted[(general, status)] = None  # preliminary...: never cited, only named
             continue
         candidates.append((effective_time(resource) or NEVER, general, resource))
@@ -103,7 +96,7 @@ def select_labs(
                 continue
         elif analyte in done:
             continue
-        if not _is_mine(resource, patient_id):
+        if not is_about_patient(resource, patient_id):
             continue
         when = None if key is NEVER else key  # NEVER itself, not a real 0001-01-01T00:00:00Z
         fact = lab_fact_at(knowledge, resource, analyte, label(resource), when)
@@ -123,9 +116,3 @@ def select_labs(
                 break
     return tuple(usable), tuple(unusable), tuple(uncounted)
 
-
-def _is_mine(resource: Mapping[str, Any], patient_id: str) -> bool:
-    subject = resource.get("subject")
-    if isinstance(subject, dict) and subject.get("reference") == f"Patient/{patient_id}":
-        return True  # the common case, without parsing the reference
-    return refers_to(subject, "Patient", patient_id)

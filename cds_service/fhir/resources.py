@@ -30,6 +30,14 @@ def refers_to(reference: object, resource_type: str, resource_id: str) -> bool:
     return len(parts) >= 2 and parts[-2] == resource_type and parts[-1] == resource_id
 
 
+def is_about_patient(resource: Mapping[str, Any], patient_id: str, field: str = "subject") -> bool:
+    """Whether ``resource[field]`` refers to ``Patient/patient_id``."""
+    reference = resource.get(field)
+    if isinstance(reference, dict) and reference.get("reference") == f"Patient/{patient_id}":
+        return True  # the common case, without parsing the reference
+    return refers_to(reference, "Patient", patient_id)
+
+
 def ref_key(reference: object) -> str | None:
     """'Medication/abc' from a relative or absolute reference; '#x' stays as is."""
     if isinstance(reference, Mapping):
