@@ -12,7 +12,7 @@ from cds_service.engine.evaluate import evaluate
 from cds_service.engine.facts import HookInput
 from cds_service.errors import BadRequest, PrefetchUnavailable
 from cds_service.fhir.extract import build_record, extract_drafts
-from cds_service.fhir.prefetch import ERROR, MISSING, key_states, usable_prefetch
+from cds_service.fhir.prefetch import key_states, keys_to_fetch, usable_prefetch
 from cds_service.fhir.resources import ResourceIndex
 from cds_service.governance.modes import apply_modes
 from cds_service.governance.provenance import add_provenance, resource_lookup
@@ -60,9 +60,7 @@ def call_service(
     context = request["context"]
     prefetch: Mapping[str, Any] = request.get("prefetch") or {}
     states = key_states(service.prefetch, prefetch)
-    # identity with module constants, not REFETCH membership or ``KeyState.X``: hashing an
-    # enum member and reading one off the class are Python calls on 3.11
-    missing = [key for key, state in states.items() if state is MISSING or state is ERROR]
+    missing = keys_to_fetch(states)
     if missing:
         if fetch_missing is None:
             raise PrefetchUnavailable(

@@ -29,7 +29,6 @@ class KeyState(StrEnum):
     ERROR = "error"
 
 
-REFETCH = frozenset({KeyState.MISSING, KeyState.ERROR})
 # The members as module constants: on Python 3.11 each ``KeyState.X`` is a Python-level
 # descriptor call (about 0.9 K instructions), and key states are decided for every key of
 # every request.
@@ -95,7 +94,14 @@ def key_states(
 
 def missing_keys(templates: Mapping[str, str], prefetch: Mapping[str, Any] | None) -> list[str]:
     """The declared keys to fetch from the FHIR server (missing, or reported as an error)."""
-    return [k for k, state in key_states(templates, prefetch).items() if state in REFETCH]
+    return keys_to_fetch(key_states(templates, prefetch))
+
+
+def keys_to_fetch(states: Mapping[str, KeyState]) -> list[str]:
+    """The keys whose ``key_states`` say fetch them: missing, or reported as an error."""
+    # identity with the module constants, not set membership: hashing an enum member is a
+    # Python call on 3.11
+    return [key for key, state in states.items() if state is MISSING or state is ERROR]
 
 
 def usable_prefetch(
