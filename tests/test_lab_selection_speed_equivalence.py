@@ -1,5 +1,6 @@
-"""The faster lab selection (stops once nothing left can matter) and PlausibleRange.problem
-(integer cross-multiplication) give exactly what the versions they replaced gave."""
+"""The faster lab selection (stops once nothing left can matter; reads the common shape with
+bare subscripts and any UTC date with fromisoformat) and PlausibleRange.problem (integer
+cross-multiplication) give exactly what the versions they replaced gave."""
 
 from __future__ import annotations
 
@@ -98,23 +99,49 @@ UNITS = {"ferritin": "ng/mL", "tsat": "%", "iron": "ug/dL", "tibc": "ug/dL", "ui
          "hemoglobin": "g/dL"}
 
 
-def _stamp(form: str, day: int, hour: int) -> object:
+def _stamp(draw: st.DrawFn, form: str, day: int, hour: int) -> object:
     if form == "z":
         return f"2026-10-{day:02d}T{hour:02d}:00:00Z"
     if form == "offset":
         return f"2026-10-{day:02d}T{hour:02d}:00:00+02:00"
     if form == "date":
         return f"2026-10-{day:02d}"
+    if form == "utc-other":  # UTC written other ways: fromisoformat and the general reading
+        return draw(st.sampled_from(UTC_FORMS)).format(d=day, h=hour)
     return {"missing": None, "junk": "not a date", "year-one": "0001-01-01T00:00:00Z"}[form]
+
+
+UTC_FORMS = (
+    "2026-10-{d:02d}T{h:02d}:00:00+00:00", "2026-10-{d:02d}T{h:02d}:00:00-00:00",
+    "2026-10-{d:02d} {h:02d}:00:00Z", "202610{d:02d}T{h:02d}0000Z", "2026-10-{d:02d}T{h:02d}Z",
+    "2026-10-{d:02d}T{h:02d}:00:00.5Z", "2026-10-{d:02d}T{h:02d}:00:00,25Z",
+    " 2026-10-{d:02d}T{h:02d}:00:00Z", "2026-10-{d:02d}T{h:02d}:00:00Z ", "2026-10-{d:02d}T24:00:00Z",
+    "2026-10-{d:02d}T{h:02d}:00", "2026-W01-{d}T{h:02d}:00:00Z", "2026-10", "2026",
+)
+
+
+def coded(code: str) -> st.SearchStrategy[object]:
+    """The code as nearly every result carries it, and the shapes that leave the fast path:
+    another coding first, a lone coding object, no system, no codings, an unhashable code."""
+    loinc = {"system": "http://loinc.org", "code": code}
+    other = {"system": "http://example.org/local", "code": "FER"}
+    return st.sampled_from([
+        {"coding": [loinc]}, {"coding": [loinc]}, {"coding": [loinc]},
+        {"coding": [other, loinc]}, {"coding": [loinc, other]}, {"coding": loinc},
+        {"coding": [{"code": code}, loinc]}, {"coding": []}, {"coding": [{"code": [code]}]},
+        {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.1", "code": code}]}, {"text": code},
+    ])
 
 
 @st.composite
 def result(draw: st.DrawFn) -> dict[str, Any]:
     analyte = draw(st.sampled_from(ANALYTES + ["other"]))
     code = CODES.get(analyte, "1234-5")
-    form = draw(st.sampled_from(["z"] * 6 + ["offset", "date", "missing", "junk", "year-one"]))
+    form = draw(st.sampled_from(
+        ["z"] * 6 + ["offset", "date", "missing", "junk", "year-one", "utc-other"]
+    ))
     # Few days and hours: ties in time and same-day panels are common.
-    when = _stamp(form, draw(st.integers(1, 4)), draw(st.sampled_from([0, 10, 10, 23])))
+    when = _stamp(draw, form, draw(st.integers(1, 4)), draw(st.sampled_from([0, 10, 10, 23])))
     value = draw(st.sampled_from([0, 1, 12, 30.5, 75, 168.525, 400, -3, 10**7, "x"]))
     quantity: dict[str, Any] = {"value": value, "unit": UNITS.get(analyte, "ng/mL")}
     if draw(st.booleans()):
@@ -128,7 +155,7 @@ def result(draw: st.DrawFn) -> dict[str, Any]:
             ["final"] * 4 + ["amended", "corrected", "preliminary", "cancelled",
                              "entered-in-error"]
         )),
-        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "code": draw(coded(code)),
         "subject": {"reference": draw(st.sampled_from(["Patient/p1"] * 3 + ["Patient/p2"]))},
         "valueQuantity": quantity,
     }
