@@ -85,9 +85,9 @@ def call_service(
     hook = HookInput(
         service.hook,
         settings.clock(),
-        tuple(d for d in judged if not d.unreadable),
-        tuple(d for d in others if not d.unreadable),
-        unreadable_drafts=tuple(d for d in judged if d.unreadable),
+        tuple([d for d in judged if not d.unreadable]),
+        tuple([d for d in others if not d.unreadable]),
+        unreadable_drafts=tuple([d for d in judged if d.unreadable]),
     )
     findings = evaluate(knowledge, record, hook, freshness_days=settings.freshness_days)
     findings, silent = apply_modes(findings, modes)
@@ -98,9 +98,9 @@ def call_service(
     ]
     return Outcome(
         {"cards": cards},
-        tuple(f.rule_id for f in findings),
+        tuple([f.rule_id for f in findings]),
         codes + draft_codes,
         # str + a StrEnum member concatenates in C; an f-string calls Enum.__format__
-        tuple(key + ":" + state for key, state in states.items()),
-        tuple(f.rule_id for f in silent),
+        tuple([key + ":" + state for key, state in states.items()]),
+        tuple([f.rule_id for f in silent]),
     )

@@ -48,9 +48,9 @@ class RulePlan:
         self.lead = Template(lead) if lead else None
         self.detail: str = rule["detail"]
         cited = [knowledge.citations[c] for c in rule["citations"]]
-        sources = "**Sources**\n\n" + "\n".join(
+        sources = "**Sources**\n\n" + "\n".join([
             f"- {c['text']}" + (f" <{c['url']}>" if c.get("url") else "") for c in cited
-        )
+        ])
         head = f"\n\n**Recommendation:** {rec['statement']} (direction: {rec['direction']}; "
         self.by_ingredient = _grades(knowledge, rec.get("by_ingredient"))
         if self.by_ingredient is None:
@@ -164,7 +164,7 @@ def _grade(plan: RulePlan, finding: Finding) -> str:
     ids, texts, graded_ids = plan.by_ingredient
     named = [ids.get(name) for name in dict.fromkeys(finding.order_names)]
     graded = [i for i in named if i in graded_ids] or list(graded_ids)
-    return "; ".join(texts[i] for i in graded)
+    return "; ".join([texts[i] for i in graded])
 
 
 def render_card(

@@ -68,7 +68,7 @@ def _iron_studies(knowledge: Knowledge) -> tuple[tuple[str, dict[str, Any]], ...
     """(action description, resource template) of each iron-study order."""
     spec = knowledge.raw["recommendations"]["iron_study_orders"]
     note = [{"text": spec["note"]}]
-    return tuple(
+    return tuple([
         (
             f"Order {test['display']} (morning, fasting)",
             {
@@ -83,7 +83,7 @@ def _iron_studies(knowledge: Knowledge) -> tuple[tuple[str, dict[str, Any]], ...
             },
         )
         for test in spec["tests"]
-    )
+    ])
 
 
 def iron_study_requests(knowledge: Knowledge, patient_id: str) -> list[dict[str, Any]]:
@@ -116,9 +116,9 @@ class SuggestionPlan:
 
 def suggestion_plans(knowledge: Knowledge, rule_id: str) -> tuple[SuggestionPlan, ...]:
     """The suggestion specs of ``rule_id``, in the knowledge file's order."""
-    return tuple(
+    return tuple([
         SuggestionPlan(knowledge, spec) for spec in knowledge.rules[rule_id].get("suggestions", [])
-    )
+    ])
 
 
 def _delete_actions(finding: Finding) -> list[dict[str, Any]]:

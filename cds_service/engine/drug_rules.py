@@ -24,7 +24,7 @@ def _finding(
     When none of them states a reason and the problem list holds a condition the drug also
     treats, the card is downgraded to info and says why (decision 2).
     """
-    meds = tuple(m for m in meds if s.intent(m) != "other")
+    meds = tuple([m for m in meds if s.intent(m) != "other"])
     if not meds:
         return None
     indicator = indicator or s.knowledge.rules[rule_id]["indicator"]
@@ -47,7 +47,7 @@ def against_findings(s: Situation) -> list[Finding]:
         if drug_class in drafted
     ]
     # Decision 7: only for RLS or with no stated reason; no downgrade logic applies.
-    agents = tuple(m for m in s.drafted("not-recommended") if s.intent(m) in ("rls", "unstated"))
+    agents = tuple([m for m in s.drafted("not-recommended") if s.intent(m) in ("rls", "unstated")])
     if agents:
         found.append(order_finding("not-recommended-agent", "info", agents))
     return [f for f in found if f is not None]
@@ -57,7 +57,7 @@ def augmentation_finding(s: Situation) -> list[Finding]:
     """patient-view: an active dopamine agonist or levodopa for RLS -> screen for augmentation."""
     if s.hook != "patient-view":
         return []
-    meds = tuple(m for m in s.active if m.ingredient.drug_class in AGONISTS)
+    meds = tuple([m for m in s.active if m.ingredient.drug_class in AGONISTS])
     finding = _finding(s, "augmentation-risk-active-da", meds)
     return [finding] if finding else []
 
@@ -70,13 +70,13 @@ def alpha2delta_finding(
     if not s.adult or s.pregnant or s.on_alpha2delta():
         return []
     about: tuple[ClassifiedMedication, ...] = ()
-    if any(f.rule_id in AGONIST_WARNINGS for f in others):
-        about = tuple(m for m in s.drafts if m.ingredient.drug_class in AGONISTS)
+    if not AGONIST_WARNINGS.isdisjoint([f.rule_id for f in others]):
+        about = tuple([m for m in s.drafts if m.ingredient.drug_class in AGONISTS])
     elif s.hook == "patient-view" and iron_not_qualifying and not s.esrd:
         about = ()
     else:
-        opioids = tuple(m for m in s.drafted("opioid") if s.intent(m) != "other")
-        tried = any(m.ingredient.drug_class == "alpha2delta" for m in s.history)
+        opioids = tuple([m for m in s.drafted("opioid") if s.intent(m) != "other"])
+        tried = "alpha2delta" in [m.ingredient.drug_class for m in s.history]
         if not opioids or tried:
             return []
         about = opioids
@@ -89,9 +89,9 @@ def opioid_finding(s: Situation) -> list[Finding]:
     if not s.order_hook:
         return []
     on_a2d = "alpha2delta" in s.active_classes
-    opioids = tuple(
+    opioids = tuple([
         m for m in s.drafted("opioid") if m.ingredient.refractory_option and s.intent(m) != "other"
-    )
+    ])
     if not (on_a2d and opioids):
         return []
     return [order_finding("opioid-refractory-option", "info", opioids)]

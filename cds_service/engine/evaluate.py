@@ -57,10 +57,11 @@ def has_rls(s: Situation) -> bool:
 def rls_relevant_draft(s: Situation) -> bool:
     """Order hooks act only when a drug relevant to RLS, not ordered for another stated
     reason, is among the orders being judged (decision 2: the order's reason wins)."""
-    return any(
-        s.knowledge.classes[m.ingredient.drug_class].get("rls_relevant") and s.intent(m) != "other"
-        for m in s.drafts
-    )
+    classes = s.knowledge.classes
+    for m in s.drafts:  # a loop, not any() over a generator: this runs on every order hook
+        if classes[m.ingredient.drug_class].get("rls_relevant") and s.intent(m) != "other":
+            return True
+    return False
 
 
 def evaluate(
@@ -111,7 +112,7 @@ class _Finisher:
         if unusable:
             iron.append(Note("unusable-labs", {"unusable": "; ".join(unusable)}))
         if s.active_iv_iron:
-            names = ", ".join(dict.fromkeys(m.ingredient.display for m in s.active_iv_iron))
+            names = ", ".join(dict.fromkeys([m.ingredient.display for m in s.active_iv_iron]))
             iron.append(Note("iv-iron-order-active", {"orders": names}))
         skipped = s.record.skipped
         self.first = tuple(first)

@@ -44,11 +44,11 @@ def order_finding(
     drafted_classes: frozenset[str] = frozenset(),
 ) -> Finding:
     """A finding about some orders: one card naming each drug once."""
-    names = tuple(m.ingredient.display for m in meds)
+    names = tuple([m.ingredient.display for m in meds])
     return Finding(
         rule_id,
         indicator,
-        tuple(m.fact for m in meds),
+        tuple([m.fact for m in meds]),
         names,
         values={"orders": ", ".join(dict.fromkeys(names))},
         notes=notes,

@@ -45,10 +45,10 @@ GateSpec = tuple[str, tuple[str, ...], frozenset[str]]  # label, not_for, only_f
 
 
 def _gate_specs(knowledge: Knowledge, rule_id: str) -> tuple[GateSpec, ...]:
-    return tuple(
+    return tuple([
         (spec["label"], tuple(spec.get("not_for", [])), frozenset(spec.get("only_for") or ()))
         for spec in knowledge.rules[rule_id].get("suggestions", [])
-    )
+    ])
 
 
 def gate_specs(knowledge: Knowledge, rule_id: str) -> tuple[GateSpec, ...]:
@@ -97,4 +97,4 @@ def _withheld_and_why(knowledge: Knowledge, rule_id: str, gates: frozenset[str])
     withheld = _withheld(knowledge, rule_id, gates)
     why = [g for g in dict.fromkeys(withheld.values()) if g and g not in OWN_NOTE]
     phrases = knowledge.raw["recommendations"]["suggestion_gates"]
-    return frozenset(withheld), "; ".join(phrases[g] for g in why)
+    return frozenset(withheld), "; ".join([phrases[g] for g in why])

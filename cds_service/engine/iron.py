@@ -44,11 +44,11 @@ class IronStatus:
 
     def missing(self) -> str:
         """Why ferritin or TSAT is missing, short, for a summary: 'ferritin 200 days old'."""
-        return "; ".join(short for short, _ in self.why)
+        return "; ".join([short for short, _ in self.why])
 
     def explained(self) -> str:
         """The same in full sentences, for the first line of a card's detail."""
-        return " ".join(long[0].upper() + long[1:] + "." for _, long in self.why)
+        return " ".join([long[0].upper() + long[1:] + "." for _, long in self.why])
 
 
 def is_fresh(fact: LabFact, now: datetime, window_days: float) -> bool:
@@ -170,7 +170,7 @@ def _why_missing(
         found.append(
             (texts["none_short"].format(analyte=name), texts["none"].format(analyte=name))
         )
-    return found[0][0], "; ".join(long for _, long in found)
+    return found[0][0], "; ".join([long for _, long in found])
 
 
 def _panel_apart(labs: tuple[LabFact, ...]) -> dict[str, str] | None:
@@ -240,7 +240,7 @@ def iron_status(
     unusable = _unusable_unanswered(record.unusable_labs + set_aside, fresh)
     why: tuple[tuple[str, str], ...] = ()
     if texts is not None:
-        why = tuple(
+        why = tuple([
             _why_missing(
                 analyte,
                 record,
@@ -252,7 +252,7 @@ def iron_status(
             )
             for analyte in ("ferritin", "tsat")
             if analyte not in fresh
-        )
+        ])
     return IronStatus(
         fresh.get("ferritin"),
         fresh.get("tsat"),
@@ -269,12 +269,12 @@ def _unusable_unanswered(
     """The unusable ferritin and TSAT results that no fresh usable one is newer than."""
     if not unusable:
         return ()
-    return tuple(
+    return tuple([
         u
         for u in unusable
         if u.analyte in ("ferritin", "tsat")
         and (u.analyte not in fresh or (u.effective and u.effective > fresh[u.analyte].effective))
-    )
+    ])
 
 
 def below(fact: LabFact | None, threshold: Fraction, inclusive: bool) -> bool | None:
@@ -309,17 +309,19 @@ def below(fact: LabFact | None, threshold: Fraction, inclusive: bool) -> bool | 
 
 def combine_any(*answers: bool | None) -> Decision:
     """Qualifies when any answer is yes; not when all are no; else unknown."""
-    if any(a is True for a in answers):
+    # Membership, not any()/all() over a generator (a few K instructions more): the answers
+    # are True, False or None, and among those only True equals True, only False False.
+    if True in answers:
         return QUALIFIES
-    if all(a is False for a in answers):
+    if None not in answers:  # no yes and no unknown: every answer is no
         return NOT_QUALIFIES
     return UNKNOWN
 
 
 def combine_all(*answers: bool | None) -> Decision:
     """Qualifies when every answer is yes; not when any is no; else unknown."""
-    if any(a is False for a in answers):
+    if False in answers:  # (membership: see combine_any)
         return NOT_QUALIFIES
-    if all(a is True for a in answers):
+    if None not in answers:  # no no and no unknown: every answer is yes
         return QUALIFIES
     return UNKNOWN

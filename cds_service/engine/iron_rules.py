@@ -65,7 +65,7 @@ def decide(s: Situation) -> tuple[Decision, tuple[Note, ...]]:
 
 
 def _used_labs(s: Situation):
-    return tuple(f for f in (s.iron.ferritin, s.iron.tsat) if f is not None)
+    return tuple([f for f in (s.iron.ferritin, s.iron.tsat) if f is not None])
 
 
 def _iron_drafts(s: Situation) -> tuple[ClassifiedMedication, ...]:
@@ -76,11 +76,11 @@ def _iron_drafts(s: Situation) -> tuple[ClassifiedMedication, ...]:
 def _iron_orders(
     s: Situation, meds: tuple[ClassifiedMedication, ...]
 ) -> tuple[ClassifiedMedication, ...]:
-    return tuple(
+    return tuple([
         m
         for m in meds
         if s.knowledge.classes[m.ingredient.drug_class].get("iron") and s.intent(m) != "other"
-    )
+    ])
 
 
 def _recent_infusion(s: Situation, base: dict) -> Finding:
@@ -110,8 +110,8 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
     """
     iron_drafts = _iron_drafts(s)
     base = {
-        "orders": tuple(m.fact for m in iron_drafts),
-        "order_names": tuple(m.ingredient.display for m in iron_drafts),
+        "orders": tuple([m.fact for m in iron_drafts]),
+        "order_names": tuple([m.ingredient.display for m in iron_drafts]),
         "drafted_classes": s.drafted_classes,
     }
     if s.recent_infusion is not None:
@@ -139,7 +139,7 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
         # Say why, with each result's age and the limit, or why it was set aside: a card must
         # never call iron status unknown while showing a ferritin without saying why.
         texts = s.knowledge.raw["recommendations"]["set_aside"]
-        bounded = ", ".join(lab_phrase(f) for f in _used_labs(s) if f.comparator)  # '<100'
+        bounded = ", ".join([lab_phrase(f) for f in _used_labs(s) if f.comparator])  # '<100'
         if s.iron.why:
             missing, why = s.iron.missing(), s.iron.explained()
         elif bounded:
@@ -158,7 +158,7 @@ def iron_findings(s: Situation, decision: Decision, notes: tuple[Note, ...]) -> 
         ]
     if iron_drafts and s.order_hook:
         values = {
-            "trigger": ", ".join(lab_phrase(f) for f in _used_labs(s)),
+            "trigger": ", ".join([lab_phrase(f) for f in _used_labs(s)]),
             "orders": ", ".join(base["order_names"]),
         }
         return [
@@ -183,6 +183,6 @@ def iron_sucrose_finding(s: Situation) -> list[Finding]:
     """Iron sucrose drafted for a non-ESRD adult: ferric carboxymaltose has the evidence."""
     if not s.order_hook or not s.adult or s.esrd:
         return []
-    sucrose = tuple(m for m in s.drafts if m.ingredient.id == "iron-sucrose")
+    sucrose = tuple([m for m in s.drafts if m.ingredient.id == "iron-sucrose"])
     sucrose = _iron_orders(s, sucrose) if sucrose else ()
     return [order_finding("iron-sucrose-not-preferred", "info", sucrose)] if sucrose else []

@@ -11,7 +11,7 @@ def order_not_checked(s: Situation) -> list[Finding]:
     orders = s.unreadable_drafts
     if not orders:
         return []
-    names = tuple(m.concept.text.split(" | ")[0] or m.ref for m in orders)
+    names = tuple([m.concept.text.split(" | ")[0] or m.ref for m in orders])
     return [
         Finding(
             "order-not-checked",

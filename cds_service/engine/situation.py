@@ -96,7 +96,7 @@ def _recent_infusion(
 ) -> MedicationFact | None:
     """The latest IV iron given within the window; ``history`` is ``record.medications``
     classified (its completed requests count as given, in the record's order)."""
-    given = tuple(m for m in record.administrations if m.status in ("completed", "in-progress"))
+    given = tuple([m for m in record.administrations if m.status in ("completed", "in-progress")])
     infusions = [
         m.fact
         for m in (classify(knowledge, given) if given else ())
@@ -127,7 +127,7 @@ def situation(
     drafts = classify(knowledge, hook.drafts)
     history = classify(knowledge, record.medications)
     all_drafts = drafts + classify(knowledge, hook.other_drafts) if hook.other_drafts else drafts
-    active = tuple(m for m in history if m.fact.status in ACTIVE_REQUEST)
+    active = tuple([m for m in history if m.fact.status in ACTIVE_REQUEST])
     by_class: dict[str, tuple[ClassifiedMedication, ...]] = {}
     for m in drafts:
         by_class[m.ingredient.drug_class] = by_class.get(m.ingredient.drug_class, ()) + (m,)
@@ -154,8 +154,8 @@ def situation(
         recent_infusion=_recent_infusion(knowledge, record, hook.now, history),
         unreadable_drafts=hook.unreadable_drafts,
         by_class=by_class,
-        drafted_classes=frozenset(m.ingredient.drug_class for m in all_drafts),
-        active_iv_iron=tuple(m for m in active if m.ingredient.drug_class == "iron-iv"),
-        active_classes=frozenset(m.ingredient.drug_class for m in active),
+        drafted_classes=frozenset([m.ingredient.drug_class for m in all_drafts]),
+        active_iv_iron=tuple([m for m in active if m.ingredient.drug_class == "iron-iv"]),
+        active_classes=frozenset([m.ingredient.drug_class for m in active]),
         order_hook=hook.hook in ORDER_HOOKS,
     )

@@ -71,7 +71,11 @@ def _read_by_a_rule(
     """Whether any condition concept matches (codings decide when there are any)."""
     if concept.codings and not screen.may_match(concept.codings):
         return False
-    return any(c.matches(concept.codings, concept.text) for c in concepts)
+    codings, text = concept.codings, concept.text
+    for c in concepts:  # a loop, not any() over a generator: this runs per coded condition
+        if c.matches(codings, text):
+            return True
+    return False
 
 
 class _Reader:

@@ -77,7 +77,7 @@ def _route_text(resource: Mapping[str, Any]) -> str:
     for instruction in as_list(resource.get("dosageInstruction")):
         if isinstance(instruction, dict):
             texts.append(str(instruction.get("text", "")))
-    return " ".join(t for t in texts if t)
+    return " ".join([t for t in texts if t])
 
 
 def medication_fact(

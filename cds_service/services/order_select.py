@@ -16,5 +16,5 @@ def split_drafts(
 ) -> tuple[tuple[MedicationFact, ...], tuple[MedicationFact, ...]]:
     """Selected drafts are judged; the other unsigned orders only inform the rules."""
     selected = set(context.get("selections") or ())
-    judged = tuple(d for d in drafts if d.ref in selected)
-    return judged, tuple(d for d in drafts if d.ref not in selected)
+    judged = tuple([d for d in drafts if d.ref in selected])
+    return judged, tuple([d for d in drafts if d.ref not in selected])
