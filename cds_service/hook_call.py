@@ -12,7 +12,7 @@ from cds_service.engine.evaluate import evaluate
 from cds_service.engine.facts import HookInput
 from cds_service.errors import BadRequest, PrefetchUnavailable
 from cds_service.fhir.extract import build_record, extract_drafts
-from cds_service.fhir.prefetch import key_states, keys_to_fetch, usable_prefetch
+from cds_service.fhir.prefetch import read_prefetch, usable_prefetch
 from cds_service.fhir.resources import ResourceIndex
 from cds_service.governance.modes import apply_modes
 from cds_service.governance.provenance import add_provenance, resource_lookup
@@ -59,8 +59,7 @@ def call_service(
     request = check_request(body, service.hook)
     context = request["context"]
     prefetch: Mapping[str, Any] = request.get("prefetch") or {}
-    states = key_states(service.prefetch, prefetch)
-    missing = keys_to_fetch(states)
+    states, missing, data = read_prefetch(service.prefetch, prefetch)
     if missing:
         if fetch_missing is None:
             raise PrefetchUnavailable(
@@ -70,8 +69,6 @@ def call_service(
             )
         prefetch = fetch_missing(service.prefetch, request, prefetch)
         data = usable_prefetch(service.prefetch, prefetch)  # the states of what was fetched
-    else:
-        data = usable_prefetch(service.prefetch, prefetch, states)
     patient_id = context["patientId"]
     _check_patient(data, patient_id)
     index = ResourceIndex.of(data.values())

@@ -20,6 +20,8 @@ from cds_service.fhir.prefetch import (
     _outcomes_only,
     key_state,
     key_states,
+    keys_to_fetch,
+    read_prefetch,
     usable_prefetch,
 )
 from cds_service.fhir.resources import (
@@ -263,3 +265,15 @@ def test_prefetch_key_state_shortcut_agrees_with_the_outcome_walk(value):
     assert usable_prefetch({"k": "", "absent": ""}, {"k": value}, states) == usable_prefetch(
         {"k": "", "absent": ""}, {"k": value}
     )
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(["a", "b", "c", "undeclared"]),
+                       outcome_bundles | outcomes | prefetch_values | st.none()))
+def test_read_prefetch_is_the_three_readings_in_one_pass(prefetch):
+    templates = {"a": "", "b": "", "c": "", "d": ""}
+    states, fetch, data = read_prefetch(templates, prefetch)
+    assert states == key_states(templates, prefetch)
+    assert [states[k] for k in states] == [key_states(templates, prefetch)[k] for k in states]
+    assert fetch == keys_to_fetch(key_states(templates, prefetch))
+    assert data == usable_prefetch(templates, prefetch)

@@ -3,7 +3,8 @@
 Nothing changes a fact once made. The per-request ones (a concept, a patient, a condition, a
 medication, the record, the hook input, a lab result, usable or not) are not frozen
 nonetheless: a frozen dataclass sets each field through ``object.__setattr__`` (about 1.3 K
-instructions a field on Python 3.11 against 0.3 K). ``unsafe_hash`` keeps the hash and equality the frozen versions had.
+instructions a field on Python 3.11 against 0.3 K). ``unsafe_hash`` keeps the hash and
+equality the frozen versions had.
 """
 
 from __future__ import annotations

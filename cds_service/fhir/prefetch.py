@@ -117,3 +117,33 @@ def usable_prefetch(
         states = key_states(templates, prefetch)
     get = prefetch.get
     return {k: None if states[k] is EMPTY else get(k) for k in templates}
+
+
+def read_prefetch(
+    templates: Mapping[str, str], prefetch: Mapping[str, Any]
+) -> tuple[dict[str, KeyState], list[str], dict[str, Any]]:
+    """``key_states``, ``keys_to_fetch`` and ``usable_prefetch`` of one prefetch in one pass
+    over the declared keys: what every request needs, without three walks and six calls."""
+    states: dict[str, KeyState] = {}
+    fetch: list[str] = []
+    data: dict[str, Any] = {}
+    for key in templates:
+        value = prefetch.get(key)
+        state = None
+        if type(value) is dict:  # the common cases of key_state, decided inline
+            rtype = value.get("resourceType")
+            if rtype == "Bundle":
+                try:
+                    if value["entry"][0]["resource"]["resourceType"] != "OperationOutcome":
+                        state = DATA
+                except (KeyError, TypeError, IndexError):
+                    pass
+            elif rtype != "OperationOutcome":
+                state = DATA
+        if state is None:
+            state = key_state(prefetch, key)
+        states[key] = state
+        if state is MISSING or state is ERROR:
+            fetch.append(key)
+        data[key] = None if state is EMPTY else value
+    return states, fetch, data
