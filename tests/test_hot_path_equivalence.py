@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cds_service.fhir.dates import parse_fhir_datetime
 from cds_service.fhir.labs import analyte_of
@@ -108,3 +110,20 @@ def test_access_line_is_written_directly_or_through_logging_alike(tmp_path, caps
 )
 def test_the_twenty_character_shortcut_refuses_and_accepts_as_the_general_path(text):
     assert parse_fhir_datetime(text) == _general(text.strip())
+
+
+def _date_as_it_was(text: str) -> datetime | None:
+    """parse_fhir_datetime's ten-character branch before: the naive parse, then UTC set."""
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="0123456789-WT:Z+. ", min_size=10, max_size=10)
+       | st.dates().map(date.isoformat) | st.sampled_from(["2026-W45-1", "2026-02-29",
+                                                           "2024-02-29", "2026-11-02"]))
+def test_a_ten_character_date_reads_as_with_replace(text):
+    if len(text.strip()) == 10:
+        assert parse_fhir_datetime(text) == _date_as_it_was(text.strip())

