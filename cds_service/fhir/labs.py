@@ -115,13 +115,7 @@ def lab_fact_at(
     problem = knowledge.plausible[analyte_id].problem(canonical, comparator)
     if problem:
         return UnusableLab(ref, analyte_id, f"{analyte.display} {shown} set aside: {problem}", when)
-    return LabFact(
-        ref=ref,
-        analyte=analyte_id,
-        value=canonical,
-        unit=analyte.unit,
-        comparator=comparator,
-        effective=when,
-        status=str(observation.get("status")),
-        as_sent=shown,
-    )
+    # Positional, in field order (ref, analyte, value, unit, comparator, effective, status,
+    # as_sent): each keyword costs a dataclass __init__ about 0.4 K instructions more.
+    status = str(observation.get("status"))
+    return LabFact(ref, analyte_id, canonical, analyte.unit, comparator, when, status, shown)
