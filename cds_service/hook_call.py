@@ -9,7 +9,7 @@ from typing import Any
 from cds_service.cards.render import render_card
 from cds_service.config import Settings
 from cds_service.engine.evaluate import evaluate
-from cds_service.engine.facts import HookInput
+from cds_service.engine.facts import HookInput, MedicationFact
 from cds_service.errors import BadRequest, PrefetchUnavailable
 from cds_service.fhir.extract import build_record, extract_drafts
 from cds_service.fhir.prefetch import read_prefetch, usable_prefetch
@@ -79,12 +79,16 @@ def call_service(
     judged, others = service.module.split_drafts(drafts, context)
     if skipped:
         record = replace(record, skipped=record.skipped + skipped)
+    readable: list[MedicationFact] = []
+    unreadable: list[MedicationFact] = []
+    for draft in judged:
+        (unreadable if draft.unreadable else readable).append(draft)
     hook = HookInput(
         service.hook,
         settings.clock(),
-        tuple([d for d in judged if not d.unreadable]),
+        tuple(readable),
         tuple([d for d in others if not d.unreadable]),
-        unreadable_drafts=tuple([d for d in judged if d.unreadable]),
+        tuple(unreadable),
     )
     findings = evaluate(knowledge, record, hook, freshness_days=settings.freshness_days)
     findings, silent = apply_modes(findings, modes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,18 +19,15 @@ ALLOWED = {"id", "hook", "title", "description", "prefetch", "usageRequirements"
 class Service:
     definition: dict[str, Any]  # the discovery entry, exactly as served
     module: ModuleType
+    # Read from the definition once: every call reads them (a property is a call each time).
+    id: str = field(init=False)
+    hook: str = field(init=False)
+    prefetch: dict[str, str] = field(init=False)
 
-    @property
-    def id(self) -> str:
-        return self.definition["id"]
-
-    @property
-    def hook(self) -> str:
-        return self.definition["hook"]
-
-    @property
-    def prefetch(self) -> dict[str, str]:
-        return self.definition.get("prefetch", {})
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", self.definition["id"])
+        object.__setattr__(self, "hook", self.definition["hook"])
+        object.__setattr__(self, "prefetch", self.definition.get("prefetch", {}))
 
 
 def _read(path: Path) -> dict[str, Any]:
