@@ -202,3 +202,19 @@ def test_classified_medication_keeps_value_equality_and_hash() -> None:
     assert a == b and hash(a) == hash(b) and len({a, b}) == 1
     assert a.drug_class == ingredient.drug_class and a.name == ingredient.display
     assert re.fullmatch(r"ClassifiedMedication\(fact=.*, ingredient=.*\)", repr(a))
+
+
+def test_whole_number_results_are_remembered_only_small_and_bounded():
+    from fractions import Fraction
+
+    from cds_service.fhir.labs import _WHOLE, _raw_value
+    from cds_service.knowledge import MAX_MEMO
+
+    def value(n: int) -> object:
+        return _raw_value({"valueQuantity": {"value": n, "unit": "ng/mL"}})
+
+    for n in range(MAX_MEMO + 10):
+        assert value(n) == ("", Fraction(n), "ng/mL", f"{n} ng/mL")
+    assert len(_WHOLE) <= MAX_MEMO
+    assert value(10**20)[1] == Fraction(10**20) and 10**20 not in _WHOLE
+    assert value(38) == value(38) == ("", Fraction(38), "ng/mL", "38 ng/mL")

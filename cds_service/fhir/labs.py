@@ -11,7 +11,7 @@ from cds_service.engine.facts import LabFact, UnusableLab
 from cds_service.fhir.dates import parse_fhir_datetime
 from cds_service.fhir.resources import as_list
 from cds_service.fhir.units import exact_number, parse_value_string, to_canonical
-from cds_service.knowledge import Knowledge
+from cds_service.knowledge import Knowledge, remember
 
 
 def analyte_of(knowledge: Knowledge, observation: Mapping[str, Any]) -> str | None:
@@ -53,13 +53,23 @@ def effective_time(observation: Mapping[str, Any]) -> datetime | None:
     return None
 
 
+# Whole-number results as Fractions (immutable, so shared): Fraction(38) is a Python-level
+# constructor of some 4 K instructions, and the same few values recur on every request.
+_WHOLE: dict[int, Fraction] = {}
+_WHOLE_LIMIT = 10**9
+
+
 def _raw_value(observation: Mapping[str, Any]) -> tuple[str, Fraction, str | None, str] | None:
     quantity = observation.get("valueQuantity")
     number = quantity.get("value") if isinstance(quantity, dict) else None
     # A JSON number only (a string is not a valid valueQuantity.value), read as the exact decimal.
     # (int, float), not int | float: that builds a union object on every call.
     if type(number) is int:  # the common case; not bool, which exact_number refuses
-        value: Fraction | None = Fraction(number)
+        value: Fraction | None = _WHOLE.get(number)
+        if value is None:
+            value = Fraction(number)
+            if -_WHOLE_LIMIT < number < _WHOLE_LIMIT:  # small keys only
+                remember(_WHOLE, number, value)
     else:
         value = exact_number(number) if isinstance(number, (int, float)) else None  # noqa: UP038
     if value is not None:
