@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, request
+from flask.sessions import NullSession, SessionInterface
 from werkzeug.exceptions import HTTPException
 
 from cds_service.api import api, json_response
@@ -50,8 +51,24 @@ class Runtime:
     governance: Governance | None = None
 
 
+class NoSessions(SessionInterface):
+    """This service keeps no browser sessions: every request shares one NullSession, which
+    refuses every write, instead of Flask's cookie check and a new NullSession per request."""
+
+    null = NullSession()
+
+    def open_session(self, app: Flask, request: Any) -> NullSession:
+        return self.null
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
+
+
 class CdsFlask(Flask):
-    """Flask without the per-call coroutine check: every view and hook here is synchronous."""
+    """Flask without the per-call coroutine check (every view and hook here is synchronous)
+    and without sessions (see NoSessions)."""
+
+    session_interface = NoSessions()
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         return func
