@@ -17,7 +17,7 @@ class Template:
     attribute or index) keeps using ``str.format_map``, so every template reads as it always did.
     """
 
-    __slots__ = ("text", "parts", "general", "fixed")
+    __slots__ = ("text", "parts", "general", "fixed", "single")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -32,10 +32,25 @@ class Template:
         self.fixed: str | None = None
         if not self.general and all(field is None for _, field in self.parts):
             self.fixed = "".join(literal for literal, _ in self.parts)
+        # (head, field, tail) of a template with one plain field, the usual summary: two
+        # concatenations instead of format_map, which parses the text again on every fill
+        self.single: tuple[str, str, str] | None = None
+        fields = [field for _, field in self.parts if field is not None]
+        if not self.general and len(fields) == 1:
+            at = [field for _, field in self.parts].index(fields[0])
+            head = "".join([literal for literal, _ in self.parts[: at + 1]])
+            tail = "".join([literal for literal, _ in self.parts[at + 1 :]])
+            self.single = (head, fields[0], tail)
 
     def fill(self, values: dict[str, str]) -> str:
         if self.fixed is not None:
             return self.fixed
+        if self.single is not None:
+            head, field, tail = self.single
+            try:
+                return head + values[field] + tail
+            except (KeyError, TypeError):  # left blank, or not text: as format_map does
+                pass
         if self.general:
             return self.text.format_map(_Blank(values))
         try:  # plain fields, all given (the usual case): one C call
