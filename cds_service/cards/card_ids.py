@@ -66,6 +66,12 @@ def new_uuid() -> str:
         return _pool.pop()
 
 
+# The pool's own pop, for the hot path: a C call without new_uuid's Python frame; it raises
+# IndexError when the pool is empty, and the caller then takes new_uuid(), which refills it.
+# (The fork hook clears the list in place, so this stays the pool's method.)
+pooled_uuid = _pool.pop
+
+
 def new_card_uuid(rule_id: str) -> str:
     """A fresh version-4 uuid whose first group names ``rule_id``."""
     return rule_prefix(rule_id) + new_uuid()[8:]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cds_service.cards.card_ids import new_uuid as fresh_uuid
-from cds_service.cards.card_ids import rule_prefix
+from cds_service.cards.card_ids import pooled_uuid, rule_prefix
 from cds_service.cards.suggestions import SuggestionPlan, suggestion_plans, suggestions_for
 from cds_service.cards.templates import Template
 from cds_service.engine.findings import Finding
@@ -174,20 +174,22 @@ def render_card(
     new_uuid: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """One card. ``new_uuid`` makes suggestion uuids (injected for reproducible tests)."""
-    plan = rule_plan(knowledge, finding.rule_id)
+    plan = knowledge.derived_by_key(RulePlan)[finding.rule_id]  # rule_plan, without a call
+    try:
+        uuid = pooled_uuid()
+    except IndexError:  # the pool is empty: new_uuid refills it
+        uuid = fresh_uuid()
     # The plan's source and override reasons are shared by every card of the rule, as the
     # suggestions' prepared parts are: nothing changes a card after it is built.
     card: dict[str, Any] = {
-        "uuid": plan.prefix + fresh_uuid()[8:],  # the first group names the rule (card_ids)
+        "uuid": plan.prefix + uuid[8:],  # the first group names the rule (card_ids)
         "summary": _summary(plan, finding),
         "indicator": finding.indicator,
         "detail": _detail(knowledge, plan, finding),
         "source": plan.source,
     }
     if plan.suggestions:
-        suggestions = suggestions_for(
-            plan.suggestions, finding, patient_id, new_uuid or fresh_uuid
-        )
+        suggestions = suggestions_for(plan.suggestions, finding, patient_id, new_uuid)
         if suggestions:
             card["suggestions"] = suggestions
             card["selectionBehavior"] = "at-most-one"

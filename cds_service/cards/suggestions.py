@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cds_service.cards.card_ids import new_uuid as fresh_uuid
+from cds_service.cards.card_ids import pooled_uuid
 from cds_service.engine.findings import Finding
 from cds_service.knowledge import Knowledge
 
@@ -138,9 +140,10 @@ def suggestions_for(
     plans: tuple[SuggestionPlan, ...],
     finding: Finding,
     patient_id: str,
-    new_uuid: Callable[[], str],
+    new_uuid: Callable[[], str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The suggestions ``plans`` (one rule's) offer, made concrete for this patient."""
+    """The suggestions ``plans`` (one rule's) offer, made concrete for this patient; their
+    uuids from ``new_uuid``, else from card_ids' pool."""
     out = []
     subject = {"reference": f"Patient/{patient_id}"}
     drafted, withheld = finding.drafted_classes, finding.withheld_suggestions
@@ -159,10 +162,17 @@ def suggestions_for(
                 deletes = _delete_actions(finding)
             actions += deletes  # the same delete actions in each suggestion that offers them
         if actions:
+            if new_uuid is not None:
+                uuid = new_uuid()
+            else:
+                try:  # the pool's pop: no Python frame per suggestion
+                    uuid = pooled_uuid()
+                except IndexError:  # empty: new_uuid refills it
+                    uuid = fresh_uuid()
             out.append(
                 {
                     "label": plan.label,
-                    "uuid": new_uuid(),
+                    "uuid": uuid,
                     "isRecommended": plan.recommended,
                     "actions": actions,
                 }
