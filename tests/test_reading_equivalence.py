@@ -261,8 +261,7 @@ def test_prefetch_key_state_shortcut_agrees_with_the_outcome_walk(value):
         else:
             benign = all(map(_outcome_is_benign, outcomes_only))
             assert state is (KeyState.EMPTY if benign else KeyState.ERROR)
-    states = key_states({"k": "", "absent": ""}, {"k": value})
-    assert usable_prefetch({"k": "", "absent": ""}, {"k": value}, states) == usable_prefetch(
+    assert read_prefetch({"k": "", "absent": ""}, {"k": value})[2] == usable_prefetch(
         {"k": "", "absent": ""}, {"k": value}
     )
 

@@ -104,17 +104,9 @@ def keys_to_fetch(states: Mapping[str, KeyState]) -> list[str]:
     return [key for key, state in states.items() if state is MISSING or state is ERROR]
 
 
-def usable_prefetch(
-    templates: Mapping[str, str],
-    prefetch: Mapping[str, Any],
-    states: Mapping[str, KeyState] | None = None,
-) -> dict[str, Any]:
-    """The declared keys only; empty keys (null, or a benign outcome) become None.
-
-    ``states``: the ``key_states`` of this same ``prefetch``, when already decided.
-    """
-    if states is None:
-        states = key_states(templates, prefetch)
+def usable_prefetch(templates: Mapping[str, str], prefetch: Mapping[str, Any]) -> dict[str, Any]:
+    """The declared keys only; empty keys (null, or a benign outcome) become None."""
+    states = key_states(templates, prefetch)
     get = prefetch.get
     return {k: None if states[k] is EMPTY else get(k) for k in templates}
 
@@ -123,27 +115,13 @@ def read_prefetch(
     templates: Mapping[str, str], prefetch: Mapping[str, Any]
 ) -> tuple[dict[str, KeyState], list[str], dict[str, Any]]:
     """``key_states``, ``keys_to_fetch`` and ``usable_prefetch`` of one prefetch in one pass
-    over the declared keys: what every request needs, without three walks and six calls."""
+    over the declared keys: what every request needs, without three walks of them."""
     states: dict[str, KeyState] = {}
     fetch: list[str] = []
     data: dict[str, Any] = {}
     for key in templates:
-        value = prefetch.get(key)
-        state = None
-        if type(value) is dict:  # the common cases of key_state, decided inline
-            rtype = value.get("resourceType")
-            if rtype == "Bundle":
-                try:
-                    if value["entry"][0]["resource"]["resourceType"] != "OperationOutcome":
-                        state = DATA
-                except (KeyError, TypeError, IndexError):
-                    pass
-            elif rtype != "OperationOutcome":
-                state = DATA
-        if state is None:
-            state = key_state(prefetch, key)
-        states[key] = state
+        state = states[key] = key_state(prefetch, key)
         if state is MISSING or state is ERROR:
             fetch.append(key)
-        data[key] = None if state is EMPTY else value
+        data[key] = None if state is EMPTY else prefetch.get(key)
     return states, fetch, data
