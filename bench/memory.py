@@ -5,9 +5,10 @@
     .venv/bin/python -m bench.memory cold --runs 7
 
 ``rss`` starts ``rls-cds serve`` as shipped (``CDS_SERVER`` granian, then gunicorn; 2 workers,
-loopback, authentication off, a scratch data directory), sends the realistic order-select
-(``bench/requests.py``, 50 Observations) that many times, one at a time, then prints VmRSS of
-each worker from /proc (target: at most 80 MB). ``cold`` runs fresh interpreters that import the
+loopback, a scratch data directory), with client authentication on (the default: a trusted
+issuer with a JWK Set file, one freshly signed ES384 token a request) and then off
+(``--auth``), sends the realistic order-select (``bench/requests.py``, 50 Observations) that
+many times, one at a time, then prints VmRSS of each worker from /proc (target: at most 80 MB). ``cold`` runs fresh interpreters that import the
 service, build the app and answer one order-select in process (``bench.inprocess``'s script),
 and prints the median wall and CPU seconds of the whole child (target: at most 1.0 s).
 """
@@ -37,14 +38,15 @@ COLD_LIMIT_S = 1.0
 
 
 def _wait_for(
-    url: str, body: bytes, process: subprocess.Popen[bytes], timeout: float, pause: float = 0.05
+    url: str, body: bytes, process: subprocess.Popen[bytes], timeout: float, pause: float = 0.05,
+    signer: _Signer | None = None,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            status, _ = post(url, body)
+            status, _ = post(url, body, headers=signer.headers(url) if signer else None)
         except OSError:
             time.sleep(pause)
             continue
@@ -77,23 +79,55 @@ def served_start(server: str, workers: int = 2) -> float:
                 process.wait(timeout=30)
 
 
-def worker_rss(server: str, requests: int, workers: int = 2) -> dict[str, Any]:
-    """VmRSS (MB) of each worker of ``rls-cds serve`` after ``requests`` order-selects."""
+class _Signer:
+    """A trusted issuer of the bench's own (an ES384 key and its JWK Set file), signing one
+    fresh token per request: authentication on, as ``rls-cds serve`` ships, costs the worker
+    PyJWT, cryptography and the replay cache."""
+
+    ISS = "https://ehr.bench.example"
+
+    def __init__(self, directory: Path) -> None:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self._jwt = jwt
+        self._key = ec.generate_private_key(ec.SECP384R1())
+        jwk = jwt.algorithms.ECAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
+        self.jwks_file = directory / "jwks.json"
+        self.jwks_file.write_text(json.dumps({"keys": [{**jwk, "kid": "bench"}]}))
+
+    def env(self) -> dict[str, str]:
+        return {"CDS_REQUIRE_AUTH": "true",
+                "CDS_TRUSTED_ISSUERS": json.dumps({self.ISS: {"jwks_file": str(self.jwks_file)}})}
+
+    def headers(self, audience: str) -> dict[str, str]:
+        now = int(time.time())
+        claims = {"iss": self.ISS, "aud": audience, "iat": now, "exp": now + 300,
+                  "jti": os.urandom(12).hex()}
+        token = self._jwt.encode(claims, self._key, algorithm="ES384", headers={"kid": "bench"})
+        return {"Authorization": f"Bearer {token}"}
+
+
+def worker_rss(server: str, requests: int, workers: int = 2, auth: bool = True) -> dict[str, Any]:
+    """VmRSS (MB) of each worker of ``rls-cds serve`` after ``requests`` order-selects, with
+    client authentication on (the shipped default) or off."""
     port = free_port()
     body = encoded("order-select", 50)
     url = f"http://{HOST}:{port}/cds-services/{SERVICE_OF_HOOK['order-select']}"
     with tempfile.TemporaryDirectory(prefix="rls-cds-memory-") as data_dir:
+        signer = _Signer(Path(data_dir)) if auth else None
         env = {**os.environ, "CDS_SERVER": server, "CDS_REQUIRE_AUTH": "false",
-               "CDS_DATA_DIR": data_dir, "CDS_WORKERS": str(workers)}
+               "CDS_DATA_DIR": data_dir, "CDS_WORKERS": str(workers),
+               **(signer.env() if signer else {})}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         command = [str(Path(sys.executable).with_name("rls-cds")), "serve", "--host", HOST,
                    "--port", str(port), "--workers", str(workers)]
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            _wait_for(url, body, process, timeout=60)
+            _wait_for(url, body, process, timeout=60, signer=signer)
             for _ in range(requests - 1):
-                status, _ = post(url, body)
+                status, _ = post(url, body, headers=signer.headers(url) if signer else None)
                 assert status == 200, status
             procs = [(pid, memory_mb(pid)) for pid in descendants(process.pid)]
             # workers: the largest descendants (a server may add small helper processes)
@@ -103,7 +137,7 @@ def worker_rss(server: str, requests: int, workers: int = 2) -> dict[str, Any]:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=30)
-    return {"server": server, "requests": requests, "worker_rss_mb": sizes,
+    return {"server": server, "auth": auth, "requests": requests, "worker_rss_mb": sizes,
             "master_rss_mb": master["rss_mb"], "pass": max(sizes) <= RSS_LIMIT_MB}
 
 
@@ -150,17 +184,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("what", nargs="?", choices=("all", "rss", "cold"), default="all")
     parser.add_argument("--servers", default="granian,gunicorn")
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--auth", choices=("on", "off", "both"), default="both",
+                        help="client authentication in the rss run (on is the shipped default)")
     parser.add_argument("--runs", type=int, default=5, help="fresh processes for cold start")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     out: dict[str, Any] = {}
     if args.what in ("all", "rss"):
         out["rss"] = []
-        for server in args.servers.split(","):
-            row = worker_rss(server, args.requests)
+        auths = {"on": [True], "off": [False], "both": [True, False]}[args.auth]
+        for server, auth in [(s, a) for s in args.servers.split(",") for a in auths]:
+            row = worker_rss(server, args.requests, auth=auth)
             out["rss"].append(row)
             sizes = ", ".join(f"{mb:.1f}" for mb in row["worker_rss_mb"])
-            print(f"{server:9} after {row['requests']} order-selects: workers {sizes} MB "
+            print(f"{server:9} auth {'on ' if auth else 'off'} after {row['requests']} "
+                  f"order-selects: workers {sizes} MB "
                   f"(limit {RSS_LIMIT_MB:.0f}) {'PASS' if row['pass'] else 'FAIL'}", flush=True)
     if args.what in ("all", "cold"):
         cold = out["cold"] = cold_start(args.runs)

@@ -102,9 +102,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def post(url: str, body: bytes, timeout: float = 5.0) -> tuple[int, bytes]:
+def post(
+    url: str, body: bytes, timeout: float = 5.0, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
