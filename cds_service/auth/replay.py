@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Column, Float, MetaData, String, Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+from cds_service.feedback.engine import upsert_insert
 
 
 class ReplayCache(Protocol):
@@ -75,7 +76,7 @@ class SqlReplayCache:
         self, engine: Engine, *, clock: Callable[[], float] = time.time, purge_every: float = 60
     ) -> None:
         self._engine = engine.execution_options(sqlite_immediate=True)
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = upsert_insert(engine.dialect.name)
         self._clock = clock
         self._purge_every = purge_every
         self._purged_at = float("-inf")

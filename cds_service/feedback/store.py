@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, make_url, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.cards.card_ids import rule_of_card_uuid
-from cds_service.feedback.engine import sqlite_engine
+from cds_service.feedback.engine import sqlite_engine, upsert_insert
 from cds_service.feedback.report import RuleReport, assemble_reports
 from cds_service.feedback.tables import cards_issued, feedback_items
 from cds_service.feedback.validation import FeedbackItem, is_uuid
@@ -69,12 +68,11 @@ class FeedbackStore:
         backend = url.get_backend_name()
         if backend == "sqlite":
             self._engine = sqlite_engine(url)
-            self._insert = sqlite.insert
         elif backend == "postgresql":
             self._engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
-            self._insert = postgresql.insert
         else:
             raise ValueError(f"unsupported feedback database backend: {backend!r}")
+        self._insert = upsert_insert(backend)
         self._writer = self._engine.execution_options(sqlite_immediate=True)
 
     def close(self) -> None:

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from cds_service.cards.profiles import Profiles
+from cds_service.feedback.engine import upsert_insert
 from cds_service.governance.changes import record_config_version
 from cds_service.governance.metrics import observe_evaluation
 from cds_service.governance.records import (
@@ -117,7 +116,7 @@ def _default_key(configured: str | None, engine: Engine | None) -> bytes:
         return secrets.token_hex(32).encode("utf-8")  # nothing is recorded without a database
     keys = service_keys.c
     with engine.execution_options(sqlite_immediate=True).begin() as conn:
-        insert = (sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert)
+        insert = upsert_insert(conn.dialect.name)
         conn.execute(insert(service_keys).values(name=KEY_NAME, value=secrets.token_hex(32))
                      .on_conflict_do_nothing(index_elements=["name"]))
         value = conn.execute(select(keys.value).where(keys.name == KEY_NAME)).scalar_one()
