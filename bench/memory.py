@@ -1,6 +1,6 @@
 """Resident memory per worker and cold start: the issue's two start-up and footprint targets.
 
-    .venv/bin/python -m bench.memory                       # both, both servers (about 1 minute)
+    .venv/bin/python -m bench.memory                       # both, both servers (about 2 minutes)
     .venv/bin/python -m bench.memory rss --servers granian --requests 1000
     .venv/bin/python -m bench.memory cold --runs 7
 
@@ -8,7 +8,9 @@
 loopback, a scratch data directory), with client authentication on (the default: a trusted
 issuer with a JWK Set file, one freshly signed ES384 token a request) and then off
 (``--auth``), sends the realistic order-select (``bench/requests.py``, 50 Observations) that
-many times, one at a time, then prints VmRSS of each worker from /proc (target: at most 80 MB). ``cold`` runs fresh interpreters that import the
+many times, one at a time, for one patient and then for a new patient each time
+(``--patients``: every resource new, so the bounded caches fill), then prints VmRSS of each
+worker from /proc (target: at most 80 MB). ``cold`` runs fresh interpreters that import the
 service, build the app and answer one order-select in process (``bench.inprocess``'s script),
 and prints the median wall and CPU seconds of the whole child (target: at most 1.0 s).
 """
@@ -108,9 +110,18 @@ class _Signer:
         return {"Authorization": f"Bearer {token}"}
 
 
-def worker_rss(server: str, requests: int, workers: int = 2, auth: bool = True) -> dict[str, Any]:
+def _new_patient(body: bytes, number: int) -> bytes:
+    """``body`` as another patient's: every id and reference (all start "bench-") renamed, so
+    each resource is new to the worker's caches, as in a day of different patients."""
+    return body.replace(b'"bench-', b'"p%06d-' % number).replace(b"/bench-", b"/p%06d-" % number)
+
+
+def worker_rss(
+    server: str, requests: int, workers: int = 2, auth: bool = True, new_patients: bool = False
+) -> dict[str, Any]:
     """VmRSS (MB) of each worker of ``rls-cds serve`` after ``requests`` order-selects, with
-    client authentication on (the shipped default) or off."""
+    client authentication on (the shipped default) or off, for one patient again and again or
+    a new patient each request (``new_patients``: the caches fill to their bounds)."""
     port = free_port()
     body = encoded("order-select", 50)
     url = f"http://{HOST}:{port}/cds-services/{SERVICE_OF_HOOK['order-select']}"
@@ -126,8 +137,9 @@ def worker_rss(server: str, requests: int, workers: int = 2, auth: bool = True) 
                                    stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             _wait_for(url, body, process, timeout=60, signer=signer)
-            for _ in range(requests - 1):
-                status, _ = post(url, body, headers=signer.headers(url) if signer else None)
+            for number in range(1, requests):
+                sent = _new_patient(body, number) if new_patients else body
+                status, _ = post(url, sent, headers=signer.headers(url) if signer else None)
                 assert status == 200, status
             procs = [(pid, memory_mb(pid)) for pid in descendants(process.pid)]
             # workers: the largest descendants (a server may add small helper processes)
@@ -137,7 +149,8 @@ def worker_rss(server: str, requests: int, workers: int = 2, auth: bool = True) 
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=30)
-    return {"server": server, "auth": auth, "requests": requests, "worker_rss_mb": sizes,
+    return {"server": server, "auth": auth, "new_patients": new_patients,
+            "requests": requests, "worker_rss_mb": sizes,
             "master_rss_mb": master["rss_mb"], "pass": max(sizes) <= RSS_LIMIT_MB}
 
 
@@ -186,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--auth", choices=("on", "off", "both"), default="both",
                         help="client authentication in the rss run (on is the shipped default)")
+    parser.add_argument("--patients", choices=("one", "new", "both"), default="both",
+                        help="rss run: the same patient each request, or a new one each")
     parser.add_argument("--runs", type=int, default=5, help="fresh processes for cold start")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -193,12 +208,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.what in ("all", "rss"):
         out["rss"] = []
         auths = {"on": [True], "off": [False], "both": [True, False]}[args.auth]
-        for server, auth in [(s, a) for s in args.servers.split(",") for a in auths]:
-            row = worker_rss(server, args.requests, auth=auth)
+        news = {"one": [False], "new": [True], "both": [False, True]}[args.patients]
+        runs = [(s, a, n) for s in args.servers.split(",") for a in auths for n in news]
+        for server, auth, new in runs:
+            row = worker_rss(server, args.requests, auth=auth, new_patients=new)
             out["rss"].append(row)
             sizes = ", ".join(f"{mb:.1f}" for mb in row["worker_rss_mb"])
             print(f"{server:9} auth {'on ' if auth else 'off'} after {row['requests']} "
-                  f"order-selects: workers {sizes} MB "
+                  f"order-selects ({'a new patient each' if new else 'one patient'}): "
+                  f"workers {sizes} MB "
                   f"(limit {RSS_LIMIT_MB:.0f}) {'PASS' if row['pass'] else 'FAIL'}", flush=True)
     if args.what in ("all", "cold"):
         cold = out["cold"] = cold_start(args.runs)
