@@ -89,7 +89,7 @@ def init_auth(app: Flask, settings: Settings) -> None:
             "service. Use this only for local trials."
         )
         return
-    from cds_service.auth import build_authenticator  # PyJWT and cryptography: only when on
+    from cds_service.auth import build_authenticator  # cryptography: only when on
 
     try:
         authenticator = build_authenticator(

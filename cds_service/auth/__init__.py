@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from .setup import build_authenticator, trusted_issuers
     from .verifier import ClientAuthenticator
 
-# The verifier needs PyJWT and cryptography (about 9 MB and 0.1 s a worker), the set-up
-# requests: imported on first use, so a service with authentication off never loads them.
+# The verifier needs cryptography (about 7 MB a worker), the set-up requests: imported on
+# first use, so a service with authentication off never loads them.
 _LAZY = {
     "MemoryReplayCache": "replay",
     "RedisReplayCache": "replay",

@@ -7,14 +7,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-import requests
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from .config import TrustedIssuer
 from .errors import AuthError, AuthUnavailable
+from .jws import public_key_from_jwk
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("cds_service.auth")
 
@@ -68,15 +70,12 @@ def parse_jwks(data: Any) -> dict[str, VerificationKey]:
         ):
             continue
         try:
-            key = jwt.PyJWK(jwk).key
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-            continue  # never log the exception: PyJWK messages echo the JWK
-        if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-            key = key.public_key()
+            key = public_key_from_jwk(jwk)
+        except (ValueError, TypeError):
+            continue  # never log the exception: it may come from the JWK's values
         if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
             continue
-        if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
-            keys[kid] = VerificationKey(kid=kid, key=key, alg=alg)
+        keys[kid] = VerificationKey(kid=kid, key=key, alg=alg)
     return keys
 
 
@@ -107,7 +106,7 @@ class IssuerKeys:
         issuer: TrustedIssuer,
         *,
         url: str | None = None,
-        session: requests.Session,
+        session: requests.Session | None,
         timeout: float,
         min_interval: float,
         ttl: float,
@@ -155,9 +154,11 @@ class IssuerKeys:
             raise AuthError("unknown_kid")
 
     def _fetch(self, now: float) -> bool:
+        import requests  # loaded by the verifier with the session: only for fetched keys
+
         self._attempted_at = now
         url = self._url
-        assert url is not None
+        assert url is not None and self._session is not None
         try:
             with self._session.get(
                 url, timeout=self._timeout, headers={"Accept": "application/json"}, stream=True

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-
-import requests
+from typing import TYPE_CHECKING
 
 from .config import (
     TrustedIssuer,
@@ -14,6 +13,9 @@ from .config import (
 )
 from .replay import RedisReplayCache, ReplayCache
 from .verifier import ClientAuthenticator
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("cds_service.auth")
 
