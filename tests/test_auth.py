@@ -290,6 +290,10 @@ NEGATIVE: list[tuple[str, Callable[[dict[str, Any]], str | None], str]] = [
     ("missing_iat", lambda k: bearer(sign(k["ec"], iat=None)), "missing_iat"),
     ("iat_not_a_number", lambda k: bearer(sign(k["ec"], iat=True)), "bad_iat"),
     ("exp_infinite", lambda k: bearer(sign(k["ec"], exp=1e400)), "bad_exp"),
+    # an integer too large for a float (math.isfinite raised OverflowError: a 500)
+    ("exp_huge_integer", lambda k: bearer(sign(k["ec"], exp=10**400)), "bad_exp"),
+    ("iat_huge_integer", lambda k: bearer(sign(k["ec"], iat=-(10**400))), "bad_iat"),
+    ("nbf_huge_integer", lambda k: bearer(sign(k["ec"], nbf=10**400)), "not_yet_valid"),
     ("missing_jti", lambda k: bearer(sign(k["ec"], jti=None)), "missing_jti"),
     ("missing_header", lambda k: None, "missing_authorization"),
     ("empty_header", lambda k: "", "missing_authorization"),

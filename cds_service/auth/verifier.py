@@ -243,4 +243,11 @@ def _bearer_token(authorization_header: str | None) -> str:
 
 
 def _is_time(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number of seconds; an integer beyond a float's range (JSON allows 10**400) is
+    no time either, where math.isfinite would raise OverflowError."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
