@@ -255,9 +255,12 @@ def growth_rows(by: dict[tuple[str, int], float], sizes: tuple[int, ...]) -> lis
         if i:
             previous = sizes[i - 1]
             own_before = by[("service", previous)] - by[("floor", previous)]
-            row["own_slope"] = round(
-                math.log((service - floor) / own_before) / math.log(n / previous), 3
-            )
+            # No own slope once the service costs less than the floor (at 10,000 Observations
+            # the floor's parse pays for garbage collection the service's tuned GC skips).
+            if service > floor and own_before > 0:
+                row["own_slope"] = round(
+                    math.log((service - floor) / own_before) / math.log(n / previous), 3
+                )
             row["service_slope"] = round(
                 math.log(service / by[("service", previous)]) / math.log(n / previous), 3
             )
@@ -314,9 +317,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\ngrowth ({GROWTH_HOOK}; slope: log-log, service minus floor / whole service)")
         print(f"{'Observations':<14}{'service':>14}{'floor':>14}{'ratio':>8}{'slope':>14}")
         for row in result["growth"]["rows"]:
-            slope = (
-                f"{row['own_slope']:.2f} / {row['service_slope']:.2f}" if "own_slope" in row else ""
-            )
+            own = f"{row['own_slope']:.2f}" if "own_slope" in row else "-"
+            slope = f"{own} / {row['service_slope']:.2f}" if "service_slope" in row else ""
             print(
                 f"{row['observations']:<14,}{row['service_instructions'] / 1e6:>12.3f} M"
                 f"{row['floor_instructions'] / 1e6:>12.3f} M{row['ratio']:>8.2f}{slope:>14}"

@@ -109,11 +109,11 @@ def _growth(growth: dict[str, Any], x_off: float) -> list[str]:
                 f'fill="{colour}"/>'
             )
     last = rows[-1]
-    if "own_slope" in last:
+    if "service_slope" in last:
+        own = f", its own work {last['own_slope']:.2f}" if "own_slope" in last else ""
         out.append(_text(x_off + LEFT + 8, TOP + 14,
                          f"slope {rows[-2]['observations']:,}-{last['observations']:,}: "
-                         f"service {last['service_slope']:.2f}, its own work "
-                         f"{last['own_slope']:.2f}", font_size="10"))
+                         f"service {last['service_slope']:.2f}{own}", font_size="10"))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from xml.etree import ElementTree
 
 import pytest
@@ -50,6 +51,15 @@ def test_growth_slopes_are_log_log_from_the_previous_size():
     # quadratic own work shows as slope 2
     by[("service", 1_000)] = by[("floor", 1_000)] + 1_000 * 100 * 100
     assert growth_rows(by, sizes)[2]["own_slope"] == 2.0
+
+
+def test_no_own_slope_once_the_service_costs_less_than_the_floor():
+    sizes = (1_000, 10_000)
+    by = {("floor", 1_000): 33_000_000, ("service", 1_000): 33_500_000,
+          ("floor", 10_000): 334_000_000, ("service", 10_000): 333_000_000}
+    last = growth_rows(by, sizes)[1]
+    assert "own_slope" not in last
+    assert last["service_slope"] == round(math.log(333 / 33.5) / math.log(10), 3)
 
 
 def test_large_bodies_are_counted_on_fewer_calls():
