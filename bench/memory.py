@@ -143,7 +143,8 @@ def worker_rss(
                 assert status == 200, status
             procs = [(pid, memory_mb(pid)) for pid in descendants(process.pid)]
             # workers: the largest descendants (a server may add small helper processes)
-            sizes = sorted((m["rss_mb"] for _, m in procs if m), reverse=True)[:workers]
+            largest = sorted((m for _, m in procs if m), key=lambda m: -m["rss_mb"])[:workers]
+            sizes = [m["rss_mb"] for m in largest]
             master = memory_mb(process.pid) or {"rss_mb": 0.0}
         finally:
             if process.poll() is None:
@@ -151,6 +152,8 @@ def worker_rss(
                 process.wait(timeout=30)
     return {"server": server, "auth": auth, "new_patients": new_patients,
             "requests": requests, "worker_rss_mb": sizes,
+            "worker_pss_mb": [m.get("pss_mb") for m in largest],
+            "worker_uss_mb": [m.get("uss_mb") for m in largest],
             "master_rss_mb": master["rss_mb"], "pass": max(sizes) <= RSS_LIMIT_MB}
 
 
@@ -216,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
             sizes = ", ".join(f"{mb:.1f}" for mb in row["worker_rss_mb"])
             print(f"{server:9} auth {'on ' if auth else 'off'} after {row['requests']} "
                   f"order-selects ({'a new patient each' if new else 'one patient'}): "
-                  f"workers {sizes} MB "
+                  f"workers {sizes} MB (PSS {', '.join(map(str, row['worker_pss_mb']))}, USS "
+                  f"{', '.join(map(str, row['worker_uss_mb']))}) "
                   f"(limit {RSS_LIMIT_MB:.0f}) {'PASS' if row['pass'] else 'FAIL'}", flush=True)
     if args.what in ("all", "cold"):
         cold = out["cold"] = cold_start(args.runs)

@@ -151,7 +151,22 @@ def memory_mb(pid: int) -> dict[str, float] | None:
                     values[key] = round(int(rest.split()[0]) / 1024, 1)
     except OSError:
         return None
-    return {"rss_mb": values.get("VmRSS", 0.0), "peak_rss_mb": values.get("VmHWM", 0.0)}
+    out = {"rss_mb": values.get("VmRSS", 0.0), "peak_rss_mb": values.get("VmHWM", 0.0)}
+    # PSS (shared pages split between the processes that map them) and USS (pages only this
+    # process holds): what one more worker costs, where RSS counts every shared library whole.
+    rollup: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                key, _, rest = line.partition(":")
+                if key in ("Pss", "Private_Clean", "Private_Dirty"):
+                    rollup[key] = int(rest.split()[0])
+    except OSError:
+        return out
+    out["pss_mb"] = round(rollup.get("Pss", 0) / 1024, 1)
+    private = rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0)
+    out["uss_mb"] = round(private / 1024, 1)
+    return out
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
