@@ -27,7 +27,7 @@ def database_engine(database_url: str, *, synchronous: str = "FULL") -> Engine:
 
 
 def upsert_insert(dialect_name: str) -> Callable[..., Any]:
-    """The dialect's ``insert`` (with ``on_conflict_do_nothing``) for "sqlite" or "postgresql".
+    """The dialect's ``insert`` (the one with ``on_conflict_do_*``) for "sqlite" or "postgresql".
 
     Imported on first use: the PostgreSQL dialect costs a worker on SQLite 2 MB.
     """
