@@ -84,7 +84,7 @@ def served_start(server: str, workers: int = 2) -> float:
 class _Signer:
     """A trusted issuer of the bench's own (an ES384 key and its JWK Set file), signing one
     fresh token per request: authentication on, as ``rls-cds serve`` ships, costs the worker
-    PyJWT, cryptography and the replay cache."""
+    cryptography and the replay cache (PyJWT signs here, in the bench, only)."""
 
     ISS = "https://ehr.bench.example"
 
