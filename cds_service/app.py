@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, request
@@ -16,14 +17,13 @@ from cds_service.api import api, json_response
 from cds_service.cards.issued import IssuedCounter
 from cds_service.cards.profiles import Profiles, check_profile
 from cds_service.config import Settings, load_settings
+from cds_service.database import Database
 from cds_service.errors import CdsError, ConfigurationError, operation_outcome
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
-from cds_service.feedback.engine import database_engine
 from cds_service.fhir_access import fetcher
 from cds_service.governance.blueprint import governance_blueprint
 from cds_service.governance.runtime import Governance, build_governance
 from cds_service.governance.site_config import SiteConfigError, load_site_config
-from cds_service.governance.triage import triage_section
 from cds_service.hook_call import FetchMissing
 from cds_service.index import index
 from cds_service.knowledge import Knowledge, load_knowledge
@@ -182,9 +182,14 @@ def _init_feedback(app: Flask, runtime: Runtime) -> None:
 
     runtime.issued = issued
     runtime.after_cards = after_cards
+
+    def triage_html(since: datetime | None, until: datetime | None) -> str:
+        from cds_service.governance.triage import triage_section  # SQLAlchemy: reports only
+
+        return triage_section(runtime.governance, since, until)
+
     app.register_blueprint(feedback_blueprint(
-        store, lambda: set(runtime.services), lambda: list(runtime.knowledge.rules),
-        lambda since, until: triage_section(runtime.governance, since, until)))
+        store, lambda: set(runtime.services), lambda: list(runtime.knowledge.rules), triage_html))
 
 
 def _init_governance(app: Flask, runtime: Runtime) -> None:
@@ -194,7 +199,7 @@ def _init_governance(app: Flask, runtime: Runtime) -> None:
         config = load_site_config(settings.site_config, runtime.knowledge.rules)
         url = settings.database_url or default_database_url(settings.data_dir)
         runtime.governance = build_governance(
-            config, runtime.knowledge, engine=database_engine(url),
+            config, runtime.knowledge, database=Database(url),
             key=settings.patient_hash_key, site_id=settings.site_id,
         )
     except SiteConfigError as exc:

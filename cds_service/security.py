@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from cds_service.auth import SqlReplayCache
 from cds_service.cards.profiles import check_profile
 from cds_service.config import Settings
+from cds_service.database import Database, default_database_url
 from cds_service.errors import ConfigurationError, ServiceUnavailable, Unauthorized
-from cds_service.feedback.engine import database_engine, default_database_url
 
 log = logging.getLogger("cds_service.security")
 AUTH_OFF_WARNED = "RLS_CDS_AUTH_OFF_WARNED"  # set by a parent process that has said it once
@@ -53,7 +53,7 @@ def _replay_cache(settings: Settings) -> SqlReplayCache | None:
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.database_url or default_database_url(settings.data_dir)
-    return SqlReplayCache(database_engine(url, synchronous="NORMAL"))
+    return SqlReplayCache(Database(url, synchronous="NORMAL"))
 
 
 def audience_url(settings: Settings, req: Request | None = None) -> str:

@@ -9,10 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from sqlalchemy import Column, Float, MetaData, String, Table, delete
-from sqlalchemy.engine import Engine
-
-from cds_service.feedback.engine import upsert_insert
+from cds_service.database import Database
 
 
 class ReplayCache(Protocol):
@@ -53,13 +50,13 @@ class MemoryReplayCache:
             return len(self._expiry)
 
 
-#: Created by the service database's migrations (cds_service/feedback/migrations, 0002).
-used_jti = Table(
-    "used_jti",
-    MetaData(),
-    Column("key", String(64), primary_key=True),
-    Column("expires_at", Float, nullable=False),  # epoch seconds
+# The table comes with the service database's migrations (cds_service/feedback/migrations, 0002).
+_CLAIM = (
+    'INSERT INTO used_jti ("key", expires_at) VALUES (:key, :expires_at) '
+    'ON CONFLICT ("key") DO UPDATE SET expires_at = excluded.expires_at '
+    'WHERE used_jti.expires_at <= :now RETURNING "key"'
 )
+_PURGE = "DELETE FROM used_jti WHERE expires_at <= :now"
 
 
 class SqlReplayCache:
@@ -73,10 +70,10 @@ class SqlReplayCache:
     """
 
     def __init__(
-        self, engine: Engine, *, clock: Callable[[], float] = time.time, purge_every: float = 60
+        self, database: Database, *, clock: Callable[[], float] = time.time,
+        purge_every: float = 60,
     ) -> None:
-        self._engine = engine.execution_options(sqlite_immediate=True)
-        self._insert = upsert_insert(engine.dialect.name)
+        self._database = database
         self._clock = clock
         self._purge_every = purge_every
         self._purged_at = float("-inf")
@@ -84,17 +81,12 @@ class SqlReplayCache:
     def check_and_store(self, key: str, expires_at: float) -> bool:
         """Store ``key`` until ``expires_at`` (epoch seconds); False if a live one exists."""
         now = self._clock()
-        statement = self._insert(used_jti).values(key=key, expires_at=expires_at)
-        statement = statement.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"expires_at": statement.excluded.expires_at},
-            where=used_jti.c.expires_at <= now,
-        ).returning(used_jti.c.key)
-        with self._engine.begin() as conn:
-            first_use = conn.execute(statement).first() is not None
+        with self._database.transaction(write=True) as tx:
+            claimed = tx.execute(_CLAIM, {"key": key, "expires_at": expires_at, "now": now})
+            first_use = claimed.fetchone() is not None
             if now - self._purged_at >= self._purge_every:
                 self._purged_at = now
-                conn.execute(delete(used_jti).where(used_jti.c.expires_at <= now))
+                tx.execute(_PURGE, {"now": now})
         return first_use
 
 

@@ -1,8 +1,7 @@
 """CDS Hooks feedback: validation, durable idempotent storage, per-rule analytics and routes."""
 
+from cds_service.database import default_database_url
 from cds_service.feedback.blueprint import feedback_blueprint
-from cds_service.feedback.cli import feedback_report_main
-from cds_service.feedback.engine import default_database_url
 from cds_service.feedback.report import (
     ReasonCount,
     RuleReport,
@@ -28,7 +27,6 @@ __all__ = [
     "RuleReport",
     "default_database_url",
     "feedback_blueprint",
-    "feedback_report_main",
     "parse_window_bound",
     "render_report_html",
     "render_report_text",

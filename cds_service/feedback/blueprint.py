@@ -8,9 +8,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from cds_service.database import DatabaseError
 from cds_service.errors import operation_outcome as outcome_body
 from cds_service.feedback.body import parse_feedback_body
 from cds_service.feedback.report import parse_window_bound, report_as_json
@@ -73,9 +73,9 @@ def feedback_blueprint(
     def _invalid(error: FeedbackError) -> tuple[Response, int]:
         return operation_outcome(400, error.message, error.field)
 
-    @bp.errorhandler(SQLAlchemyError)
-    def _storage_down(error: SQLAlchemyError) -> tuple[Response, int]:
-        log.error("feedback storage failed: %s", type(error).__name__)
+    @bp.errorhandler(DatabaseError)
+    def _storage_down(error: DatabaseError) -> tuple[Response, int]:
+        log.error("feedback storage failed: %s", error)
         return operation_outcome(503, "feedback storage is unavailable", code="transient")
 
     @bp.errorhandler(HTTPException)

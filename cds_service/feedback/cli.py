@@ -9,10 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.config import load_settings
-from cds_service.feedback.engine import default_database_url
+from cds_service.database import DatabaseError, default_database_url
 from cds_service.feedback.report import parse_window_bound, render_report_text, report_as_json
 from cds_service.feedback.store import FeedbackStore
 
@@ -58,8 +57,8 @@ def feedback_report_main(argv: list[str]) -> int:
     try:
         with FeedbackStore(args.database_url) as store:
             reports = store.report(args.since, args.until)
-    except SQLAlchemyError as error:
-        print(f"error: cannot read feedback database: {type(error).__name__}", file=sys.stderr)
+    except DatabaseError as error:
+        print(f"error: cannot read feedback database: {error}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(report_as_json(reports, args.since, args.until), indent=2))

@@ -1,21 +1,15 @@
-"""Engine construction: SQLite tuned for concurrent durable writers, and the default URL."""
+"""SQLAlchemy engines on the service database, for the migrations and the reports (what workers
+write while serving goes through cds_service/database.py): SQLite set up as it sets it up."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection, Engine
 
-BUSY_TIMEOUT_MS = 15_000
-
-
-def default_database_url(data_dir: Path) -> str:
-    """A SQLite database file ``feedback.sqlite3`` under ``data_dir``."""
-    return f"sqlite:///{(Path(data_dir) / 'feedback.sqlite3').resolve()}"
+from cds_service.database import BUSY_TIMEOUT_MS
 
 
 def database_engine(database_url: str, *, synchronous: str = "FULL") -> Engine:
@@ -24,15 +18,6 @@ def database_engine(database_url: str, *, synchronous: str = "FULL") -> Engine:
     if url.get_backend_name() == "sqlite":
         return sqlite_engine(url, synchronous=synchronous)
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
-
-
-def upsert_insert(dialect_name: str) -> Callable[..., Any]:
-    """The dialect's ``insert`` (the one with ``on_conflict_do_*``) for "sqlite" or "postgresql".
-
-    Imported on first use: the PostgreSQL dialect costs a worker on SQLite 2 MB.
-    """
-    name = "postgresql" if dialect_name == "postgresql" else "sqlite"
-    return import_module(f"sqlalchemy.dialects.{name}").insert
 
 
 def sqlite_engine(url: URL, *, synchronous: str = "FULL") -> Engine:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, request
 
 from cds_service.api import json_response
 from cds_service.errors import BadRequest
 from cds_service.feedback.report import parse_window_bound
-from cds_service.governance.audit import audit_bundle
-from cds_service.governance.monitoring import FiringReport, firing_report
-from cds_service.governance.monitoring_html import render_firing_html
 from cds_service.governance.runtime import Governance
-from cds_service.governance.triage import triage
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from cds_service.governance.monitoring import FiringReport
 
 FHIR_JSON = "application/fhir+json"
 HTML_HEADERS = {
@@ -37,31 +39,41 @@ def window() -> tuple[datetime | None, datetime | None]:
 def governance_blueprint(governance: Governance) -> Blueprint:
     """GET /analytics/audit-events (evaluation records as a FHIR R4 Bundle of AuditEvents),
     /analytics/firing[.html] (firing rates, ``?until=`` ends the monitored period),
-    /analytics/triage (rules ranked by likely malfunction from override comments)."""
+    /analytics/triage (rules ranked by likely malfunction from override comments).
+
+    The reports read with SQLAlchemy, imported by the first report a worker is asked for:
+    serving hooks never loads it."""
     bp = Blueprint("governance", __name__)
+
+    def engine() -> Engine:
+        assert governance.database is not None
+        return governance.database.sqlalchemy_engine()
 
     @bp.get("/analytics/audit-events")
     def audit_events() -> Response:
+        from cds_service.governance.audit import audit_bundle
+
         since, until = window()
-        assert governance.engine is not None
-        bundle = audit_bundle(governance.engine, since, until, request.args.get("site"))
+        bundle = audit_bundle(engine(), since, until, request.args.get("site"))
         response = json_response(bundle)
         response.mimetype = FHIR_JSON
         return response
 
     def report() -> FiringReport:
+        from cds_service.governance.monitoring import firing_report
+
         _, until = window()
-        assert governance.engine is not None
         try:
-            return firing_report(governance.engine, until, **governance.config.monitoring)
+            return firing_report(engine(), until, **governance.config.monitoring)
         except OverflowError:  # a period reaching before year 1
             raise BadRequest("until is out of range", "until") from None
 
     @bp.get("/analytics/triage")
     def override_triage() -> Response:
+        from cds_service.governance.triage import triage
+
         since, until = window()
-        assert governance.engine is not None
-        return json_response([r.as_json() for r in triage(governance.engine, since, until)])
+        return json_response([r.as_json() for r in triage(engine(), since, until)])
 
     @bp.get("/analytics/firing")
     def firing() -> Response:
@@ -69,6 +81,8 @@ def governance_blueprint(governance: Governance) -> Blueprint:
 
     @bp.get("/analytics/firing.html")
     def firing_html() -> Response:
+        from cds_service.governance.monitoring_html import render_firing_html
+
         return Response(render_firing_html(report()), 200, HTML_HEADERS, mimetype="text/html")
 
     return bp

@@ -8,11 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.engine import Engine
-
+from cds_service.database import Database
 from cds_service.governance.site_config import SiteConfig
-from cds_service.governance.tables import site_config_changes
 
 _LOCK_ID = 0x5173C0F  # pg advisory lock: one worker records a new version
 
@@ -46,51 +43,54 @@ def _who(config: SiteConfig) -> str:
         return "unknown (set changed_by in the file)"
 
 
-def record_config_version(engine: Engine, config: SiteConfig) -> bool:
+_INSERT = (
+    "INSERT INTO site_config_changes (recorded_at, sha256, previous_sha256, changed_by, "
+    "change_note, changes, modes, content) VALUES (:recorded_at, :sha256, :previous_sha256, "
+    ":changed_by, :change_note, :changes, :modes, :content)"
+)
+
+
+def record_config_version(database: Database, config: SiteConfig) -> bool:
     """Log ``config`` when it differs from the newest logged version; True when logged."""
     if not config.sha256:
         return False
-    table = site_config_changes.c
-    writer = engine.execution_options(sqlite_immediate=True)  # read-then-write, atomically
-    with writer.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-        last = conn.execute(
-            select(table.sha256, table.modes).order_by(table.id.desc()).limit(1)
-        ).first()
-        if last is not None and last.sha256 == config.sha256:
+    with database.transaction(write=True) as tx:  # read-then-write, atomically
+        if database.dialect == "postgresql":
+            tx.execute("SELECT pg_advisory_xact_lock(:id)", {"id": _LOCK_ID})
+        last = tx.execute(
+            "SELECT sha256, modes FROM site_config_changes ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if last is not None and last[0] == config.sha256:
             return False
         modes = configured_modes(config)
-        conn.execute(site_config_changes.insert().values(
-            recorded_at=datetime.now(UTC).replace(tzinfo=None),
-            sha256=config.sha256,
-            previous_sha256=last.sha256 if last else None,
-            changed_by=_who(config),
-            change_note=config.change_note,
-            changes=json.dumps(diff_modes(json.loads(last.modes) if last else {}, modes)),
-            modes=json.dumps(modes),
-            content=config.content,
-        ))
+        tx.execute(_INSERT, {
+            "recorded_at": database.timestamp(datetime.now(UTC).replace(tzinfo=None)),
+            "sha256": config.sha256,
+            "previous_sha256": last[0] if last else None,
+            "changed_by": _who(config),
+            "change_note": config.change_note,
+            "changes": json.dumps(diff_modes(json.loads(last[1]) if last else {}, modes)),
+            "modes": json.dumps(modes),
+            "content": config.content,
+        })
     return True
 
 
-def config_history(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+def config_history(database: Database, limit: int = 20) -> list[dict[str, Any]]:
     """The newest logged versions first."""
-    table = site_config_changes.c
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(table.recorded_at, table.sha256, table.previous_sha256, table.changed_by,
-                   table.change_note, table.changes)
-            .order_by(table.id.desc()).limit(limit)
-        ).all()
+    with database.transaction() as tx:
+        rows = tx.execute(
+            "SELECT recorded_at, sha256, previous_sha256, changed_by, change_note, changes "
+            "FROM site_config_changes ORDER BY id DESC LIMIT :limit", {"limit": limit}
+        ).fetchall()
     return [
         {
-            "recorded_at": row.recorded_at.replace(tzinfo=UTC).isoformat(),
-            "sha256": row.sha256,
-            "previous_sha256": row.previous_sha256,
-            "changed_by": row.changed_by,
-            "change_note": row.change_note,
-            "changes": json.loads(row.changes),
+            "recorded_at": database.read_timestamp(recorded_at).replace(tzinfo=UTC).isoformat(),
+            "sha256": sha256,
+            "previous_sha256": previous,
+            "changed_by": changed_by,
+            "change_note": note,
+            "changes": json.loads(changes),
         }
-        for row in rows
+        for recorded_at, sha256, previous, changed_by, note, changes in rows
     ]

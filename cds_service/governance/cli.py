@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cds_service.config import load_settings
-from cds_service.feedback.engine import database_engine, default_database_url
+from cds_service.database import default_database_url
 from cds_service.feedback.report import parse_window_bound
 
 
@@ -32,6 +32,8 @@ def _database(parser: argparse.ArgumentParser) -> None:
 
 def _engine(url: str):  # noqa: ANN202 - an Engine, after checking a SQLite file exists
     from sqlalchemy import make_url
+
+    from cds_service.feedback.engine import database_engine
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():

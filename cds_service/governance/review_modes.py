@@ -25,5 +25,5 @@ def site_modes_view(governance: Governance | None) -> SiteModes | None:
     sites = [DEFAULT_SITE] + sorted(s for s in governance.config.sites if s != DEFAULT_SITE)
     modes = {site: governance.modes(site) for site in sites}
     rows = [(rule, [modes[s][rule] for s in sites]) for rule in governance.rules]
-    history = config_history(governance.engine, 5) if governance.engine is not None else []
+    history = config_history(governance.database, 5) if governance.database is not None else []
     return SiteModes(sites, rows, governance.config.sha256, history)

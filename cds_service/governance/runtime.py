@@ -11,11 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-
 from cds_service.cards.profiles import Profiles
-from cds_service.feedback.engine import upsert_insert
+from cds_service.database import Database
 from cds_service.governance.changes import record_config_version
 from cds_service.governance.metrics import observe_evaluation
 from cds_service.governance.records import (
@@ -30,7 +27,6 @@ from cds_service.governance.site_config import (
     check_default_modes,
 )
 from cds_service.governance.stamp import KnowledgeStamp, knowledge_stamp
-from cds_service.governance.tables import service_keys
 from cds_service.knowledge import Knowledge
 
 KEY_NAME = "patient-hmac"
@@ -56,7 +52,7 @@ class Governance:
     site_keys: Mapping[str, bytes] = field(default_factory=dict)
     site_id: str | None = None  # CDS_SITE_ID: the site when no issuer was verified
     recorder: EvaluationRecorder | None = None
-    engine: Engine | None = None
+    database: Database | None = None
     site_profiles: Mapping[str, Profiles] = field(default_factory=dict)  # sites' order codes
     _modes: dict[str, dict[str, str]] = field(default_factory=dict)
     _calls: dict[str, _SiteCall] = field(default_factory=dict)
@@ -106,20 +102,20 @@ class Governance:
             )
 
 
-def _default_key(configured: str | None, engine: Engine | None) -> bytes:
+def _default_key(configured: str | None, database: Database | None) -> bytes:
     """CDS_PATIENT_HASH_KEY, else a random key made once and kept in the service database, so
     every worker and replica hashes alike (set the variable to keep the key apart from the
     hashes: whoever reads both could test guessed patient ids)."""
     if configured:
         return configured.encode("utf-8")
-    if engine is None:
+    if database is None:
         return secrets.token_hex(32).encode("utf-8")  # nothing is recorded without a database
-    keys = service_keys.c
-    with engine.execution_options(sqlite_immediate=True).begin() as conn:
-        insert = upsert_insert(conn.dialect.name)
-        conn.execute(insert(service_keys).values(name=KEY_NAME, value=secrets.token_hex(32))
-                     .on_conflict_do_nothing(index_elements=["name"]))
-        value = conn.execute(select(keys.value).where(keys.name == KEY_NAME)).scalar_one()
+    with database.transaction(write=True) as tx:
+        tx.execute("INSERT INTO service_keys (name, value) VALUES (:name, :value) "
+                   "ON CONFLICT (name) DO NOTHING",
+                   {"name": KEY_NAME, "value": secrets.token_hex(32)})
+        (value,) = tx.execute("SELECT value FROM service_keys WHERE name = :name",
+                              {"name": KEY_NAME}).fetchone()
     return value.encode("utf-8")
 
 
@@ -152,18 +148,18 @@ def _site_profiles(config: SiteConfig, knowledge: Knowledge) -> dict[str, Profil
 
 
 def build_governance(
-    config: SiteConfig, knowledge: Knowledge, *, engine: Engine | None,
+    config: SiteConfig, knowledge: Knowledge, *, database: Database | None,
     key: str | None = None, site_id: str | None = None, environ: Mapping[str, str] | None = None,
 ) -> Governance:
-    """Governance for the app; logs a new site-file version when the engine is given."""
+    """Governance for the app; logs a new site-file version when the database is given."""
     check_default_modes(knowledge.rules)
     governance = Governance(
-        config, knowledge_stamp(knowledge), knowledge.rules, _default_key(key, engine),
+        config, knowledge_stamp(knowledge), knowledge.rules, _default_key(key, database),
         _site_keys(config, os.environ if environ is None else environ), site_id,
         site_profiles=_site_profiles(config, knowledge),
     )
-    if engine is not None:
-        record_config_version(engine, config)
-        governance.engine = engine
-        governance.recorder = EvaluationRecorder(engine, config.retention_days)
+    if database is not None:
+        record_config_version(database, config)
+        governance.database = database
+        governance.recorder = EvaluationRecorder(database, config.retention_days)
     return governance

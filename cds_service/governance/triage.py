@@ -124,5 +124,7 @@ def render_triage_html(ranked: list[RuleTriage]) -> str:
 
 def triage_section(governance: Any, since: datetime | None, until: datetime | None) -> str:
     """The triage section of the feedback report ("" before governance is set up)."""
-    engine = getattr(governance, "engine", None)
-    return render_triage_html(triage(engine, since, until)) if engine is not None else ""
+    database = getattr(governance, "database", None)
+    if database is None:
+        return ""
+    return render_triage_html(triage(database.sqlalchemy_engine(), since, until))

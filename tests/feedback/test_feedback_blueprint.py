@@ -117,7 +117,7 @@ def test_wrong_method_is_json_405(client: FlaskClient) -> None:
 def test_storage_failure_is_503_and_not_acknowledged(
     client: FlaskClient, sqlite_store: FeedbackStore, make_item: Callable
 ) -> None:
-    with sqlite_store._engine.begin() as conn:  # white-box: break the database
+    with sqlite_store._db.sqlalchemy_engine().begin() as conn:  # white-box: break the database
         conn.execute(text("DROP TABLE feedback_items"))
     response = client.post(URL, json={"feedback": [make_item()]})
     assert response.status_code == 503

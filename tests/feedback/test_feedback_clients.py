@@ -53,7 +53,7 @@ def _rows(client: FlaskClient) -> list[tuple[Any, ...]]:
     c = feedback_items.c
     columns = [c.service_id, c.card_uuid, c.rule_id, c.outcome, c.reason_system, c.reason_code,
                c.reason_display, c.reason_title, c.user_comment]
-    with store._engine.connect() as conn:  # white-box: the exact stored rows
+    with store._db.sqlalchemy_engine().connect() as conn:  # white-box: the exact stored rows
         return [tuple(row) for row in conn.execute(select(*columns).order_by(c.id))]
 
 

@@ -29,7 +29,7 @@ def _post(tmp_path: Path, **settings: object) -> object:
 
 def _stored(app) -> list[tuple]:
     store = app.extensions["rls_cds"].store
-    with store._engine.connect() as conn:  # noqa: SLF001
+    with store._db.sqlalchemy_engine().connect() as conn:  # noqa: SLF001
         rows = conn.execute(feedback_items.select()).mappings().all()
     return [(r["user_comment"], json.loads(r["override_reason"])) for r in rows]
 

@@ -14,13 +14,13 @@ from cds_service.feedback import (
     ReasonCount,
     RuleReport,
     default_database_url,
-    feedback_report_main,
     parse_window_bound,
     render_report_html,
     render_report_text,
     report_as_json,
     validate_feedback,
 )
+from cds_service.feedback.cli import feedback_report_main
 
 EVIL = '<script>alert("x")</script>&'
 REPORTS = [

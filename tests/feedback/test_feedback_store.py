@@ -51,10 +51,10 @@ def test_unsupported_backend_is_rejected() -> None:
 def test_sqlite_uses_wal_busy_timeout_and_a_file(tmp_path: Path) -> None:
     with FeedbackStore(default_database_url(tmp_path / "new" / "dir")) as store:
         store.migrate()
-        with store._engine.connect() as conn:  # white-box: the connection pragmas
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        with store._db.transaction() as tx:  # white-box: the connection pragmas
+            assert tx.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert tx.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+            assert tx.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert (tmp_path / "new" / "dir" / "feedback.sqlite3").is_file()
     for url in ("sqlite://", "sqlite:///:memory:"):
         with pytest.raises(ValueError, match="file"):
@@ -90,7 +90,8 @@ def test_override_reasons_are_stored_as_given(
         "extension": {"http://example.org/x": [1, 2]},
     }
     store.record("svc", _items(make_item(R1, "overridden", overrideReason=reason)), RULES)
-    with store._engine.connect() as conn:  # white-box: the stored row
+    # white-box: the stored row, read back as the reports read it
+    with store._db.sqlalchemy_engine().connect() as conn:
         row = conn.execute(select(feedback_items)).one()
     assert json.loads(row.override_reason) == reason
     assert row.user_comment == reason["userComment"]

@@ -13,14 +13,11 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import Engine
 
 from cds_service import create_app
 from cds_service.auth import SqlReplayCache
-from cds_service.auth.replay import used_jti
+from cds_service.database import Database
 from cds_service.feedback import FeedbackStore
-from cds_service.feedback.engine import database_engine
 
 T0 = 1_800_000_000.0
 
@@ -34,27 +31,27 @@ class Clock:
 
 
 @pytest.fixture
-def engines(database_url: str) -> Iterator[Callable[..., Engine]]:
-    """Engines on the test database (each one a process's), disposed afterwards."""
-    made: list[Engine] = []
+def databases(database_url: str) -> Iterator[Callable[..., Database]]:
+    """Connection pools on the test database (each one a process's), closed afterwards."""
+    made: list[Database] = []
 
-    def make(**options: str) -> Engine:
-        made.append(database_engine(database_url, **options))
+    def make(**options: str) -> Database:
+        made.append(Database(database_url, **options))
         return made[-1]
 
     yield make
-    for engine in made:
-        engine.dispose()
+    for database in made:
+        database.close()
 
 
 def _rows(cache: SqlReplayCache) -> int:
-    with cache._engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(used_jti)).scalar_one()
+    with cache._database.transaction() as tx:
+        return tx.execute("SELECT count(*) FROM used_jti").fetchone()[0]
 
 
-def test_insert_if_absent_with_expiry_and_purge(store: FeedbackStore, engines) -> None:
+def test_insert_if_absent_with_expiry_and_purge(store: FeedbackStore, databases) -> None:
     clock = Clock()
-    cache = SqlReplayCache(engines(synchronous="NORMAL"), clock=clock, purge_every=60)
+    cache = SqlReplayCache(databases(synchronous="NORMAL"), clock=clock, purge_every=60)
     assert cache.check_and_store("a", T0 + 10)
     assert not cache.check_and_store("a", T0 + 10)
     assert cache.check_and_store("b", T0 + 100)
@@ -66,12 +63,12 @@ def test_insert_if_absent_with_expiry_and_purge(store: FeedbackStore, engines) -
     assert cache.check_and_store("c", T0 + 200)
     assert _rows(cache) == 1
     # A second process's cache on the same database sees the same ids.
-    other = SqlReplayCache(engines(), clock=clock)
+    other = SqlReplayCache(databases(), clock=clock)
     assert not other.check_and_store("c", T0 + 200)
 
 
-def test_concurrent_writers_accept_once(store: FeedbackStore, engines) -> None:
-    caches = [SqlReplayCache(engines()) for _ in range(4)]
+def test_concurrent_writers_accept_once(store: FeedbackStore, databases) -> None:
+    caches = [SqlReplayCache(databases()) for _ in range(4)]
     results: list[bool] = []
     lock = threading.Lock()
 
@@ -107,8 +104,8 @@ def test_unreachable_replay_store_is_503_json_not_401(tmp_path: Path) -> None:
         return response.status_code, response.get_json(), dict(response.headers)
 
     assert call()[0] == 200
-    with app.extensions["rls_cds"].store._engine.begin() as conn:  # white-box: break the store
-        conn.execute(text("DROP TABLE used_jti"))
+    with app.extensions["rls_cds"].store._db.transaction(write=True) as tx:  # white-box: break it
+        tx.execute("DROP TABLE used_jti")
     status, body, headers = call()
     assert status == 503
     assert body == {"resourceType": "OperationOutcome", "issue": [{

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
+from cds_service.database import Database
 from cds_service.feedback import FeedbackStore
 from cds_service.feedback.engine import database_engine
 from tests.feedback.conftest import (  # noqa: F401 - fixtures
@@ -18,9 +19,18 @@ from tests.feedback.conftest import (  # noqa: F401 - fixtures
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:  # noqa: F811 (the imported fixture)
-    """An engine on a migrated database, disposed afterwards."""
+    """A SQLAlchemy engine on a migrated database, disposed afterwards."""
     with FeedbackStore(database_url) as store:
         store.migrate()
     engine = database_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def database(database_url: str, engine: Engine) -> Iterator[Database]:  # noqa: F811
+    """The DB-API database the workers write through, on the same migrated database as
+    ``engine`` (which the reports read with)."""
+    database = Database(database_url)
+    yield database
+    database.close()

@@ -25,7 +25,7 @@ def _ev(at, site="A", active=(), silent=()):
 
 
 @pytest.fixture
-def url(database_url, engine):
+def url(database_url, database):
     url = database_url
     with FeedbackStore(url) as store:
         store.migrate()
@@ -44,7 +44,7 @@ def url(database_url, engine):
             batch.append(_ev(at, active=(RULE,) if n < fires else (),
                              silent=(QUIET,) if n < 10 else ()))
         batch.append(_ev(at, site="B", active=(RULE,)))  # B: 1 evaluation a day, always fires
-    write_evaluations(engine, batch)
+    write_evaluations(database, batch)
     return url
 
 

@@ -34,18 +34,39 @@ def _count(engine, table) -> int:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def test_retention_deletes_only_older_rows(engine):
-    write_evaluations(engine, [
+def test_retention_deletes_only_older_rows(database, engine):
+    write_evaluations(database, [
         _evaluation(NOW - timedelta(days=31), silent=("levodopa-against",)),
         _evaluation(NOW - timedelta(days=29)),
     ])
     assert (_count(engine, evaluations), _count(engine, evaluation_rules)) == (2, 3)
-    assert purge_evaluations(engine, 30, now=NOW) == 1
+    assert purge_evaluations(database, 30, now=NOW) == 1
     assert (_count(engine, evaluations), _count(engine, evaluation_rules)) == (1, 1)
 
 
-def test_recording_costs_microseconds_on_the_request_path(engine):
-    recorder = EvaluationRecorder(engine, interval=60)
+def test_rows_written_by_either_layer_read_and_compare_alike(database, engine):
+    """Workers write on the DB-API, the reports read with SQLAlchemy, and databases hold rows
+    SQLAlchemy wrote before: one stored form of a time, compared as time in both directions."""
+    older, newer = NOW - timedelta(days=40, microseconds=1), NOW - timedelta(days=10)
+    with engine.begin() as conn:  # a row as SQLAlchemy Core wrote it
+        conn.execute(evaluations.insert().values(
+            id="old", at=older.replace(tzinfo=None), site="s", hook="h", service_id="x",
+            knowledge_version="v", knowledge_sha256="0" * 64, config_sha256="",
+            patient_hmac="f" * 64, cards=0))
+    write_evaluations(database, [Evaluation(*_evaluation(newer).__dict__.values())])
+    with engine.connect() as conn:
+        stored = sorted(conn.execute(select(evaluations.c.at)).scalars())
+    assert stored == [older.replace(tzinfo=None), newer.replace(tzinfo=None)]
+    with engine.connect() as conn:
+        newest = conn.execute(select(evaluations.c.id).where(
+            evaluations.c.at > (NOW - timedelta(days=11)).replace(tzinfo=None))).scalars().all()
+    assert len(newest) == 1 and newest != ["old"]
+    assert purge_evaluations(database, 30, now=NOW) == 1  # the SQLAlchemy-written row
+    assert _count(engine, evaluations) == 1
+
+
+def test_recording_costs_microseconds_on_the_request_path(database, engine):
+    recorder = EvaluationRecorder(database, interval=60)
     n = 2000
     start = time.perf_counter()
     for _ in range(n):
@@ -59,7 +80,7 @@ def test_recording_costs_microseconds_on_the_request_path(engine):
     assert recorder.flush() is False
 
 
-def test_config_change_log_once_per_version(engine, tmp_path):
+def test_config_change_log_once_per_version(database, tmp_path):
     from cds_service.governance.changes import config_history, record_config_version
     from cds_service.governance.site_config import load_site_config
     from cds_service.knowledge import load_knowledge
@@ -67,24 +88,24 @@ def test_config_change_log_once_per_version(engine, tmp_path):
     path = tmp_path / "sites.json"
     path.write_text('{"sites": {"a": {"rules": {"levodopa-against": "silent"}}}}')
     first = load_site_config(path, load_knowledge().rules)
-    assert record_config_version(engine, first) is True
-    assert record_config_version(engine, first) is False  # every worker starts; one row
+    assert record_config_version(database, first) is True
+    assert record_config_version(database, first) is False  # every worker starts; one row
     path.write_text('{"sites": {"a": {"rules": {"levodopa-against": "off"}}}, '
                     '"changed_by": "Dr B"}')
-    assert record_config_version(engine, load_site_config(path, load_knowledge().rules))
-    history = config_history(engine)
+    assert record_config_version(database, load_site_config(path, load_knowledge().rules))
+    history = config_history(database)
     assert [(h["changed_by"], h["changes"]) for h in history][0] == (
         "Dr B", [{"site": "a", "rule": "levodopa-against", "from": "silent", "to": "off"}])
     assert len(history) == 2 and history[1]["changed_by"].endswith("(process user; set "
                                                                    "changed_by in the file)")
 
 
-def test_default_patient_key_is_made_once_in_the_database(engine):
+def test_default_patient_key_is_made_once_in_the_database(database):
     from cds_service.governance.runtime import _default_key
 
-    first = _default_key(None, engine)
-    assert len(first) == 64 and _default_key(None, engine) == first  # every worker, one key
-    assert _default_key("configured", engine) == b"configured"
+    first = _default_key(None, database)
+    assert len(first) == 64 and _default_key(None, database) == first  # every worker, one key
+    assert _default_key("configured", database) == b"configured"
 
 
 def test_migration_0003_downgrades_and_upgrades(database_url):

@@ -33,7 +33,7 @@ def app(tmp_path, site_file):
 def _rows(app):
     governance = app.extensions["rls_cds"].governance
     governance.recorder.flush()
-    with governance.engine.connect() as conn:
+    with governance.database.sqlalchemy_engine().connect() as conn:
         evals = conn.execute(select(evaluations).order_by(evaluations.c.site)).mappings().all()
         fired = conn.execute(
             select(evaluation_rules.c.site, evaluation_rules.c.rule_id, evaluation_rules.c.mode)
@@ -100,7 +100,7 @@ def test_config_change_log_and_review_page(tmp_path, site_file, app):
     app2 = served(tmp_path, site_file, now)
     from cds_service.governance.changes import config_history
 
-    history = config_history(app2.extensions["rls_cds"].governance.engine)
+    history = config_history(app2.extensions["rls_cds"].governance.database)
     assert [h["changed_by"] for h in history] == ["Dr Two", "Dr Test (CDS committee)"]
     assert history[0]["changes"] == [
         {"site": ISS_A, "rule": RULE, "from": "silent", "to": "active"}]

@@ -1,0 +1,225 @@
+"""The service database on the DB-API: SQLite (the standard library's sqlite3) or PostgreSQL
+(psycopg), for what workers write while serving: one-time token ids, issued-card counts,
+evaluation records, feedback, the patient-hash key and the site file's versions.
+
+SQLAlchemy costs a worker 14 MB, so only the migrations and the analytics reports use it, through
+:meth:`Database.sqlalchemy_engine`, imported when first asked for. Rows written here read back
+through SQLAlchemy as before: datetimes on SQLite are stored in its format (:meth:`timestamp`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+BUSY_TIMEOUT_MS = 15_000
+POOL_SIZE = 5  # idle connections kept per Database (SQLAlchemy's default pool size)
+
+
+_POOLS: weakref.WeakSet[Database] = weakref.WeakSet()
+_INHERITED: list[Any] = []  # a forked child's copies of its parent's connections, never closed
+
+
+def _forget_inherited_connections() -> None:
+    # A forked child must not use its parent's connections (a SQLite file or a PostgreSQL
+    # session shared by two processes), nor close them: closing would end the parent's
+    # PostgreSQL session, or checkpoint the parent's SQLite WAL under it.
+    for pool in list(_POOLS):
+        _INHERITED.extend(pool._idle)
+        pool._idle, pool._lock = [], threading.Lock()
+        if pool._engine is not None:
+            pool._engine.dispose(close=False)  # SQLAlchemy's own recipe after a fork
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
+class DatabaseError(Exception):
+    """The database failed: unreachable, locked past the busy timeout, a broken connection."""
+
+
+def default_database_url(data_dir: Path) -> str:
+    """A SQLite database file ``feedback.sqlite3`` under ``data_dir``."""
+    return f"sqlite:///{(Path(data_dir) / 'feedback.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=64)
+def _pyformat(statement: str) -> str:
+    """``:name`` parameters (sqlite3's named style) as psycopg's ``%(name)s``."""
+    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", statement.replace("%", "%%"))
+
+
+class Transaction:
+    """One open transaction; statements take ``:name`` parameters on both databases."""
+
+    def __init__(self, cursor: Any, postgresql: bool) -> None:
+        self._cursor, self._postgresql = cursor, postgresql
+
+    def execute(self, statement: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Run one statement; the DB-API cursor (``fetchone``, ``rowcount``)."""
+        if self._postgresql:
+            statement = _pyformat(statement)
+        self._cursor.execute(statement, params or {})
+        return self._cursor
+
+    def executemany(self, statement: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Run one statement for each row of parameters."""
+        if self._postgresql:
+            statement = _pyformat(statement)
+        self._cursor.executemany(statement, list(rows))
+
+
+class Database:
+    """A small connection pool on one database URL (SQLAlchemy's spelling: ``sqlite:///path``,
+    ``postgresql+psycopg://user:password@host/name?options=...``).
+
+    SQLite: WAL mode, a busy timeout, and ``synchronous`` FULL (a commit survives power loss) or
+    NORMAL (a process crash; enough for the one-time JWT ids); writers take the write lock up
+    front (BEGIN IMMEDIATE), so the busy timeout applies instead of failing with SQLITE_BUSY on
+    a read-to-write upgrade. PostgreSQL: each connection taken from the pool is pinged first,
+    as SQLAlchemy's ``pool_pre_ping`` did, so a restarted server costs no request an error.
+    """
+
+    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError("synchronous must be FULL or NORMAL")
+        scheme, separator, rest = url.partition("://")
+        backend, _, driver = scheme.partition("+")
+        self.url, self.synchronous = url, synchronous
+        if separator and backend == "sqlite" and driver in ("", "pysqlite"):
+            path = rest.partition("?")[0][1:] if rest.startswith("/") else ""
+            if not path or path == ":memory:" or path.startswith("file:"):
+                raise ValueError("SQLite storage needs a database file path")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.dialect, self._target = "sqlite", path
+        elif separator and backend == "postgresql" and driver in ("", "psycopg"):
+            self.dialect, self._target = "postgresql", f"postgresql://{rest}"
+        else:
+            raise ValueError(f"unsupported database URL scheme: {scheme!r}")
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._engine: Any = None
+        self._errors = self._driver_errors()
+        _POOLS.add(self)
+
+    def _driver_errors(self) -> tuple[type[Exception], ...]:
+        if self.dialect == "sqlite":
+            import sqlite3
+
+            return (sqlite3.Error,)
+        import psycopg  # only a PostgreSQL deployment pays for the driver
+
+        return (psycopg.Error,)
+
+    def _connect(self) -> Any:
+        if self.dialect == "sqlite":
+            import sqlite3
+
+            connection = sqlite3.connect(
+                self._target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute(f"PRAGMA synchronous = {self.synchronous}")
+            return connection
+        import psycopg
+
+        return psycopg.connect(self._target, autocommit=True)
+
+    def _checkout(self) -> Any:
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is not None and self.dialect == "postgresql":
+            try:
+                connection.execute("SELECT 1")
+            except self._errors:
+                connection.close()
+                connection = None
+        return self._connect() if connection is None else connection
+
+    def _checkin(self, connection: Any) -> None:
+        with self._lock:
+            if len(self._idle) < POOL_SIZE:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Transaction]:
+        """A transaction, committed when the block ends and rolled back if it raises;
+        ``write``: a writer (BEGIN IMMEDIATE on SQLite). Driver errors become DatabaseError."""
+        connection = None
+        try:
+            connection = self._checkout()
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE" if write and self.dialect == "sqlite" else "BEGIN")
+        except self._errors as exc:
+            if connection is not None:
+                connection.close()
+            raise DatabaseError(type(exc).__name__) from exc
+        try:
+            yield Transaction(cursor, self.dialect == "postgresql")
+            cursor.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                cursor.execute("ROLLBACK")
+                cursor.close()
+            except self._errors:
+                connection.close()  # broken: not returned to the pool
+            else:
+                self._checkin(connection)
+            if isinstance(exc, self._errors):
+                raise DatabaseError(type(exc).__name__) from exc
+            raise
+        cursor.close()
+        self._checkin(connection)
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self.transaction() as tx:
+                tx.execute("SELECT 1")
+            return True
+        except DatabaseError:
+            return False
+
+    def timestamp(self, moment: datetime) -> datetime | str:
+        """A naive UTC datetime as a parameter, stored as SQLAlchemy stores a DateTime column
+        (on SQLite, text that sorts and compares as time does)."""
+        if self.dialect == "postgresql":
+            return moment
+        return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:"
+                f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}")
+
+    @staticmethod
+    def read_timestamp(value: datetime | str) -> datetime:
+        """A DateTime column's value as read back (SQLite gives the stored text)."""
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+    def sqlalchemy_engine(self) -> Any:
+        """A SQLAlchemy engine on the same database, made on first use (migrations, reports)."""
+        with self._lock:
+            if self._engine is None:
+                from cds_service.feedback.engine import database_engine
+
+                self._engine = database_engine(self.url, synchronous=self.synchronous)
+            return self._engine
+
+    def close(self) -> None:
+        """Close every idle connection (and the SQLAlchemy engine's, if one was made)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            engine, self._engine = self._engine, None
+        for connection in idle:
+            connection.close()
+        if engine is not None:
+            engine.dispose()
