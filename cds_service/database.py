@@ -19,9 +19,11 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
 
 BUSY_TIMEOUT_MS = 15_000
-POOL_SIZE = 5  # idle connections kept per Database (SQLAlchemy's default pool size)
+# SQLAlchemy's defaults: 5 connections kept, 10 more while busy, then wait up to 30 s for one.
+POOL_SIZE, POOL_MAX, POOL_TIMEOUT_S = 5, 15, 30.0
 
 
 _POOLS: weakref.WeakSet[Database] = weakref.WeakSet()
@@ -35,6 +37,7 @@ def _forget_inherited_connections() -> None:
     for pool in list(_POOLS):
         _INHERITED.extend(pool._idle)
         pool._idle, pool._lock = [], threading.Lock()
+        pool._slots = threading.BoundedSemaphore(POOL_MAX)
         if pool._engine is not None:
             pool._engine.dispose(close=False)  # SQLAlchemy's own recipe after a fork
 
@@ -47,8 +50,72 @@ class DatabaseError(Exception):
 
 
 def default_database_url(data_dir: Path) -> str:
-    """A SQLite database file ``feedback.sqlite3`` under ``data_dir``."""
-    return f"sqlite:///{(Path(data_dir) / 'feedback.sqlite3').resolve()}"
+    """A SQLite database file ``feedback.sqlite3`` under ``data_dir`` (quoted: a URL's path is
+    read percent-decoded)."""
+    return f"sqlite:///{quote(str((Path(data_dir) / 'feedback.sqlite3').resolve()))}"
+
+
+@contextmanager
+def report_errors() -> Iterator[None]:
+    """A report's SQLAlchemy errors raised as DatabaseError, which routes answer 503."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise DatabaseError(type(exc).__name__) from exc
+
+
+# SQLAlchemy's URL syntax (sqlalchemy/engine/url.py, _parse_url), so a URL reaches the same
+# database here as in the migrations and reports, which still open it with SQLAlchemy.
+_URL = re.compile(
+    r"""(?P<name>[\w+]+)://
+        (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+        (?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?
+        (?:/(?P<database>[^?]*))?
+        (?:\?(?P<query>.*))?""",
+    re.X,
+)
+
+
+def _parse_url(url: str) -> tuple[str, str, dict[str, Any]]:
+    """Backend, driver and parts (unquoted; ``query``: each key's values) of a database URL."""
+    match = _URL.match(url)
+    if match is None:
+        raise ValueError("the database URL cannot be parsed (expected scheme://...)")
+    parts: dict[str, Any] = match.groupdict()
+    backend, _, driver = parts.pop("name").partition("+")
+    for name in ("username", "password", "database"):
+        if parts[name] is not None:
+            parts[name] = unquote(parts[name])
+    parts["host"] = parts.pop("ipv4host") or parts.pop("ipv6host")
+    query: dict[str, list[str]] = {}
+    for key, value in parse_qsl(parts["query"] or ""):
+        query.setdefault(key, []).append(value)
+    parts["query"] = query
+    return backend, driver, parts
+
+
+def _psycopg_arguments(parts: dict[str, Any]) -> dict[str, Any]:
+    """psycopg.connect's keywords for a PostgreSQL URL's parts, as SQLAlchemy's psycopg dialect
+    passes them: the query's parameters too, and several hosts (``?host=h1:5432&host=h2``)."""
+    arguments = {"user": parts["username"], "password": parts["password"], "host": parts["host"],
+                 "port": parts["port"] or None, "dbname": parts["database"] or None}
+    query = dict(parts["query"])
+    hosts = query.pop("host", None)
+    for key, values in query.items():
+        if len(values) > 1:
+            raise ValueError(f"the database URL gives {key} more than once")
+        arguments[key] = values[0]
+    if hosts:
+        if len(hosts) == 1 and "port" in query:
+            arguments["host"] = hosts[0]  # "h1,h2" with "port=p1,p2": libpq's own lists
+        else:
+            pairs = [host.partition(":") for host in ",".join(hosts).split(",")]
+            arguments["host"] = ",".join(host for host, _, _ in pairs)
+            if any(port for _, _, port in pairs):
+                arguments["port"] = ",".join(port for _, _, port in pairs)
+    return {key: value for key, value in arguments.items() if value is not None}
 
 
 @lru_cache(maxsize=64)
@@ -91,21 +158,26 @@ class Database:
     def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous must be FULL or NORMAL")
-        scheme, separator, rest = url.partition("://")
-        backend, _, driver = scheme.partition("+")
+        backend, driver, parts = _parse_url(url)
         self.url, self.synchronous = url, synchronous
-        if separator and backend == "sqlite" and driver in ("", "pysqlite"):
-            path = rest.partition("?")[0][1:] if rest.startswith("/") else ""
+        self._target: Any
+        if backend == "sqlite" and driver in ("", "pysqlite"):
+            path = parts["database"]
             if not path or path == ":memory:" or path.startswith("file:"):
                 raise ValueError("SQLite storage needs a database file path")
+            if parts["host"] or parts["username"] or parts["port"] or parts["query"]:
+                raise ValueError("a SQLite URL is sqlite:///relative/path or "
+                                 "sqlite:////absolute/path, without host or parameters")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.dialect, self._target = "sqlite", path
-        elif separator and backend == "postgresql" and driver in ("", "psycopg"):
-            self.dialect, self._target = "postgresql", f"postgresql://{rest}"
+        elif backend == "postgresql" and driver in ("", "psycopg"):
+            self.dialect, self._target = "postgresql", _psycopg_arguments(parts)
         else:
-            raise ValueError(f"unsupported database URL scheme: {scheme!r}")
+            raise ValueError(f"unsupported database URL scheme: {backend}+{driver}"
+                             if driver else f"unsupported database URL scheme: {backend}")
         self._idle: list[Any] = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(POOL_MAX)
         self._engine: Any = None
         self._errors = self._driver_errors()
         _POOLS.add(self)
@@ -133,7 +205,7 @@ class Database:
             return connection
         import psycopg
 
-        return psycopg.connect(self._target, autocommit=True)
+        return psycopg.connect(autocommit=True, **self._target)
 
     def _checkout(self) -> Any:
         with self._lock:
@@ -157,31 +229,36 @@ class Database:
     def transaction(self, *, write: bool = False) -> Iterator[Transaction]:
         """A transaction, committed when the block ends and rolled back if it raises;
         ``write``: a writer (BEGIN IMMEDIATE on SQLite). Driver errors become DatabaseError."""
-        connection = None
+        if not self._slots.acquire(timeout=POOL_TIMEOUT_S):
+            raise DatabaseError(f"no connection free within {POOL_TIMEOUT_S:.0f} s")
         try:
-            connection = self._checkout()
-            cursor = connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE" if write and self.dialect == "sqlite" else "BEGIN")
-        except self._errors as exc:
-            if connection is not None:
-                connection.close()
-            raise DatabaseError(type(exc).__name__) from exc
-        try:
-            yield Transaction(cursor, self.dialect == "postgresql")
-            cursor.execute("COMMIT")
-        except BaseException as exc:
+            connection = None
             try:
-                cursor.execute("ROLLBACK")
-                cursor.close()
-            except self._errors:
-                connection.close()  # broken: not returned to the pool
-            else:
-                self._checkin(connection)
-            if isinstance(exc, self._errors):
+                connection = self._checkout()
+                cursor = connection.cursor()
+                cursor.execute("BEGIN IMMEDIATE" if write and self.dialect == "sqlite" else "BEGIN")
+            except self._errors as exc:
+                if connection is not None:
+                    connection.close()
                 raise DatabaseError(type(exc).__name__) from exc
-            raise
-        cursor.close()
-        self._checkin(connection)
+            try:
+                yield Transaction(cursor, self.dialect == "postgresql")
+                cursor.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    cursor.execute("ROLLBACK")
+                    cursor.close()
+                except self._errors:
+                    connection.close()  # broken: not returned to the pool
+                else:
+                    self._checkin(connection)
+                if isinstance(exc, self._errors):
+                    raise DatabaseError(type(exc).__name__) from exc
+                raise
+            cursor.close()
+            self._checkin(connection)
+        finally:
+            self._slots.release()
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""

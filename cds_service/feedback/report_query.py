@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.database import Database, DatabaseError
+from cds_service.database import Database, report_errors
 from cds_service.feedback.report import RuleReport, assemble_reports
 from cds_service.feedback.tables import cards_issued, feedback_items
 
@@ -25,25 +24,22 @@ def read_reports(
         where.append(fb.outcome_timestamp < until)
         issued_where.append(ci.hour < until)
     count = func.count().label("n")
-    try:
-        with database.sqlalchemy_engine().connect() as conn:
-            outcomes = conn.execute(
-                select(fb.rule_id, fb.outcome, count).where(*where).group_by(fb.rule_id, fb.outcome)
-            ).all()
-            issued = conn.execute(
-                select(ci.rule_id, func.sum(ci.count)).where(*issued_where).group_by(ci.rule_id)
-            ).all()
-            reasons = conn.execute(
-                select(fb.rule_id, fb.reason_system, fb.reason_code, func.max(fb.reason_display))
-                .add_columns(count)
-                .where(*where, fb.reason_code.is_not(None))
-                .group_by(fb.rule_id, fb.reason_system, fb.reason_code)
-            ).all()
-            comments = conn.execute(
-                select(fb.rule_id, fb.user_comment, count)
-                .where(*where, fb.user_comment.is_not(None))
-                .group_by(fb.rule_id, fb.user_comment)
-            ).all()
-    except SQLAlchemyError as exc:
-        raise DatabaseError(type(exc).__name__) from exc
+    with report_errors(), database.sqlalchemy_engine().connect() as conn:
+        outcomes = conn.execute(
+            select(fb.rule_id, fb.outcome, count).where(*where).group_by(fb.rule_id, fb.outcome)
+        ).all()
+        issued = conn.execute(
+            select(ci.rule_id, func.sum(ci.count)).where(*issued_where).group_by(ci.rule_id)
+        ).all()
+        reasons = conn.execute(
+            select(fb.rule_id, fb.reason_system, fb.reason_code, func.max(fb.reason_display))
+            .add_columns(count)
+            .where(*where, fb.reason_code.is_not(None))
+            .group_by(fb.rule_id, fb.reason_system, fb.reason_code)
+        ).all()
+        comments = conn.execute(
+            select(fb.rule_id, fb.user_comment, count)
+            .where(*where, fb.user_comment.is_not(None))
+            .group_by(fb.rule_id, fb.user_comment)
+        ).all()
     return assemble_reports(outcomes, issued, reasons, comments)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, request
 
 from cds_service.api import json_response
-from cds_service.errors import BadRequest
+from cds_service.database import DatabaseError, report_errors
+from cds_service.errors import BadRequest, ServiceUnavailable
 from cds_service.feedback.report import parse_window_bound
 from cds_service.governance.runtime import Governance
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 
     from cds_service.governance.monitoring import FiringReport
 
+log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
 HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
@@ -49,12 +52,19 @@ def governance_blueprint(governance: Governance) -> Blueprint:
         assert governance.database is not None
         return governance.database.sqlalchemy_engine()
 
+    @bp.errorhandler(DatabaseError)
+    def _storage_down(error: DatabaseError) -> Response:
+        log.error("analytics storage failed: %s", error)
+        unavailable = ServiceUnavailable("analytics storage is unavailable")
+        return json_response(unavailable.body(), unavailable.status)
+
     @bp.get("/analytics/audit-events")
     def audit_events() -> Response:
         from cds_service.governance.audit import audit_bundle
 
         since, until = window()
-        bundle = audit_bundle(engine(), since, until, request.args.get("site"))
+        with report_errors():
+            bundle = audit_bundle(engine(), since, until, request.args.get("site"))
         response = json_response(bundle)
         response.mimetype = FHIR_JSON
         return response
@@ -64,7 +74,8 @@ def governance_blueprint(governance: Governance) -> Blueprint:
 
         _, until = window()
         try:
-            return firing_report(engine(), until, **governance.config.monitoring)
+            with report_errors():
+                return firing_report(engine(), until, **governance.config.monitoring)
         except OverflowError:  # a period reaching before year 1
             raise BadRequest("until is out of range", "until") from None
 
@@ -73,7 +84,9 @@ def governance_blueprint(governance: Governance) -> Blueprint:
         from cds_service.governance.triage import triage
 
         since, until = window()
-        return json_response([r.as_json() for r in triage(engine(), since, until)])
+        with report_errors():
+            ranked = triage(engine(), since, until)
+        return json_response([r.as_json() for r in ranked])
 
     @bp.get("/analytics/firing")
     def firing() -> Response:

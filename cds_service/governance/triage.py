@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from cds_service.database import report_errors
 from cds_service.feedback.report import redact_comment
 from cds_service.feedback.tables import feedback_items
 
@@ -127,4 +128,5 @@ def triage_section(governance: Any, since: datetime | None, until: datetime | No
     database = getattr(governance, "database", None)
     if database is None:
         return ""
-    return render_triage_html(triage(database.sqlalchemy_engine(), since, until))
+    with report_errors():
+        return render_triage_html(triage(database.sqlalchemy_engine(), since, until))

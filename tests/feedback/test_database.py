@@ -20,11 +20,53 @@ def test_urls_in_sqlalchemy_spelling(tmp_path: Path) -> None:
         "postgresql")
     for url, message in (("mysql://h/x", "unsupported"), ("postgresql+psycopg2://h/x",
                          "unsupported"), ("sqlite://", "file"), ("sqlite:///:memory:", "file"),
-                         ("sqlite:///file:x?mode=memory", "file"), ("no-scheme", "unsupported")):
+                         ("sqlite:///file:x?mode=memory", "file"), ("no-scheme", "parsed"),
+                         (f"sqlite:///{nested}?timeout=30", "without host or parameters"),
+                         ("postgresql://h/db?sslmode=a&sslmode=b", "sslmode more than once")):
         with pytest.raises(ValueError, match=message):
             Database(url)
     with pytest.raises(ValueError, match="synchronous"):
         Database(f"sqlite:///{nested}", synchronous="OFF")
+
+
+POSTGRESQL_URLS = [
+    "postgresql+psycopg://rls_cds:CHANGE-ME@postgres:5432/rls_cds",
+    "postgresql://u@h/db",
+    "postgresql://h",
+    "postgresql:///db?host=/var/run/postgresql",
+    "postgresql+psycopg://u:p%40ss%2Fw%25rd@h:6543/my%20db",
+    "postgresql+psycopg://postgres:s3cr/t@127.0.0.1/test",  # unencoded, as SQLAlchemy takes it
+    "postgresql+psycopg://u@[::1]:5433/db",
+    "postgresql://u@h/db?options=-csearch_path%3Drev_plus+-cstatement_timeout%3D5000"
+    "&application_name=rls+cds&sslmode=require&connect_timeout=3",
+    "postgresql://u@/db?host=h1:5432&host=h2:5433&host=h3",
+    "postgresql://u@/db?host=h1,h2&port=5432,5433",
+    "postgresql://u@/db?host=h1:6000",
+]
+
+
+@pytest.mark.parametrize("url", POSTGRESQL_URLS)
+def test_postgresql_urls_connect_as_sqlalchemy_connects(url: str) -> None:
+    """The keywords psycopg gets are the ones SQLAlchemy's psycopg dialect gave it."""
+    from sqlalchemy import create_engine, make_url
+
+    from cds_service.database import _parse_url, _psycopg_arguments
+
+    engine = create_engine(url if "+" in url else url.replace("://", "+psycopg://", 1))
+    _, expected = engine.dialect.create_connect_args(make_url(url))
+    expected.pop("context", None)  # SQLAlchemy's own type adapters
+    assert _psycopg_arguments(_parse_url(url)[2]) == {k: str(v) for k, v in expected.items()}
+
+
+@pytest.mark.parametrize("path", ["relative/feedback.sqlite3", "/abs/my%20dir/feedback.sqlite3",
+                                  "/abs/100%25/f.sqlite3", "/abs/plain/f.sqlite3"])
+def test_sqlite_paths_are_the_files_sqlalchemy_opens(path: str) -> None:
+    from sqlalchemy import make_url
+
+    from cds_service.database import _parse_url
+
+    url = f"sqlite:///{path}"
+    assert _parse_url(url)[2]["database"] == make_url(url).database
 
 
 def test_named_parameters_become_pyformat_for_psycopg() -> None:
@@ -115,3 +157,20 @@ def test_a_forked_child_makes_its_own_connections(database: Database) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert database._idle == [inherited]  # the parent's connection still works
     assert _values(database) == [("child", 2), ("parent", 1)]
+
+
+def test_the_pool_holds_fifteen_connections_at_most(database: Database, monkeypatch) -> None:
+    """As SQLAlchemy's pool did: 5 kept, 10 more while busy, then a wait that fails as a
+    DatabaseError (answered 503), never an unbounded number of server sessions."""
+    import contextlib
+
+    import cds_service.database as module
+
+    monkeypatch.setattr(module, "POOL_TIMEOUT_S", 0.1)
+    with contextlib.ExitStack() as stack:
+        for _ in range(module.POOL_MAX):
+            stack.enter_context(database.transaction()).execute("SELECT 1")
+        with pytest.raises(DatabaseError, match="no connection free"), database.transaction():
+            pass
+    assert len(database._idle) == module.POOL_SIZE
+    assert _values(database) == []  # and the pool serves again
