@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from typing import Any
 
 from bench.inprocess import COLD_START_SCRIPT
 from bench.requests import SERVICE_OF_HOOK, encoded
-from bench.servers import HOST, descendants, free_port, memory_mb, post
+from bench.servers import HOST, descendants, free_port, memory_mb, post, stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 RSS_LIMIT_MB = 80.0
@@ -76,9 +75,7 @@ def served_start(server: str, workers: int = 2) -> float:
             _wait_for(url, body, process, timeout=60, pause=0.01)
             return time.perf_counter() - start
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=30)
+            stop_group(process)
 
 
 class _Signer:
@@ -147,9 +144,7 @@ def worker_rss(
             sizes = [m["rss_mb"] for m in largest]
             master = memory_mb(process.pid) or {"rss_mb": 0.0}
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=30)
+            stop_group(process)
     return {"server": server, "auth": auth, "new_patients": new_patients,
             "requests": requests, "worker_rss_mb": sizes,
             "worker_pss_mb": [m.get("pss_mb") for m in largest],

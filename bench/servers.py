@@ -190,6 +190,26 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM to a server started in its own session, SIGKILL to its group after ``timeout``.
+
+    granian's main process can wait out its whole kill timeout (30 s) for a worker that got the
+    signal while still starting; a benchmark that stops a server right after its first answer
+    must not wait for that, nor leave the group behind."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the group this Popen made (own session)
+            process.wait(5)
+    # Workers left behind by a master that died first: only this server's own group.
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 @dataclass
 class Server:
     """One running server; use as a context manager so it is always stopped."""
@@ -281,20 +301,8 @@ class Server:
                 self._data_dir = None
 
     def _stop_process(self, timeout: float) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the group this Popen made (own session)
-            process.wait(5)
-        # Workers left behind by a master that died first: only this server's own group.
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if self.process is not None:
+            stop_group(self.process, timeout)
 
     def __enter__(self) -> Server:
         return self
