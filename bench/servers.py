@@ -190,6 +190,16 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _migrate(data_dir: str) -> None:
+    """The service's database made and migrated before the workers start, as ``rls-cds serve``
+    does in its preflight: otherwise each worker of the benchmark app races to migrate it, and
+    loads Alembic and SQLAlchemy, which the shipped workers never import."""
+    from cds_service.feedback import FeedbackStore, default_database_url
+
+    with FeedbackStore(default_database_url(Path(data_dir))) as store:
+        store.migrate()
+
+
 def stop_group(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     """SIGTERM to a server started in its own session, SIGKILL to its group after ``timeout``.
 
@@ -236,6 +246,8 @@ class Server:
         command = SERVERS[self.name](APPS[self.app], self.port)
         self._data_dir = tempfile.TemporaryDirectory(prefix="rls-cds-bench-data-")
         data_dir = self._data_dir.name  # whatever the service writes goes here
+        if self.app != "floor":
+            _migrate(data_dir)
         env = {
             **os.environ,
             "BENCH_JSON": self.json_name,
