@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
@@ -118,6 +119,13 @@ def _psycopg_arguments(parts: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in arguments.items() if value is not None}
 
 
+def insert_statement(table: str, columns: str) -> str:
+    """``INSERT INTO table (a, b) VALUES (:a, :b)`` for the space-separated ``columns``."""
+    names = columns.split()
+    return (f"INSERT INTO {table} ({', '.join(names)}) "
+            f"VALUES ({', '.join(':' + name for name in names)})")
+
+
 @lru_cache(maxsize=64)
 def _pyformat(statement: str) -> str:
     """``:name`` parameters (sqlite3's named style) as psycopg's ``%(name)s``."""
@@ -184,17 +192,15 @@ class Database:
 
     def _driver_errors(self) -> tuple[type[Exception], ...]:
         if self.dialect == "sqlite":
-            import sqlite3
-
             return (sqlite3.Error,)
         import psycopg  # only a PostgreSQL deployment pays for the driver
 
         return (psycopg.Error,)
 
-    def _connect(self) -> Any:
+    def connect(self) -> Any:
+        """A new DB-API connection, set up as described above (SQLite: no implicit
+        transactions; PostgreSQL: autocommit): the pool's, and SQLAlchemy's on SQLite."""
         if self.dialect == "sqlite":
-            import sqlite3
-
             connection = sqlite3.connect(
                 self._target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                 check_same_thread=False,
@@ -216,7 +222,7 @@ class Database:
             except self._errors:
                 connection.close()
                 connection = None
-        return self._connect() if connection is None else connection
+        return self.connect() if connection is None else connection
 
     def _checkin(self, connection: Any) -> None:
         with self._lock:
@@ -286,9 +292,9 @@ class Database:
         """A SQLAlchemy engine on the same database, made on first use (migrations, reports)."""
         with self._lock:
             if self._engine is None:
-                from cds_service.feedback.engine import database_engine
+                from cds_service.feedback.engine import engine_on
 
-                self._engine = database_engine(self.url, synchronous=self.synchronous)
+                self._engine = engine_on(self)
             return self._engine
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cds_service.cards.card_ids import rule_of_card_uuid
-from cds_service.database import Database, DatabaseError
+from cds_service.database import Database, DatabaseError, insert_statement
 from cds_service.feedback.report import RuleReport
 from cds_service.feedback.validation import FeedbackItem, is_uuid
 
@@ -53,16 +53,10 @@ def _without_comments(raw_json: str | None) -> str | None:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-_COLUMNS = (
-    "dedup_key", "service_id", "card_uuid", "rule_id", "outcome", "outcome_timestamp",
-    "accepted_suggestions", "override_reason", "reason_system", "reason_code", "reason_display",
-    "reason_title", "user_comment", "received_at",
-)
-_INSERT_ITEM = (
-    f"INSERT INTO feedback_items ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + name for name in _COLUMNS)}) "
-    "ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
-)
+_INSERT_ITEM = insert_statement(
+    "feedback_items", "dedup_key service_id card_uuid rule_id outcome outcome_timestamp "
+    "accepted_suggestions override_reason reason_system reason_code reason_display reason_title "
+    "user_comment received_at") + " ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
 _ADD_ISSUED = (
     'INSERT INTO cards_issued (rule_id, hour, "count") VALUES (:rule_id, :hour, :count) '
     'ON CONFLICT (rule_id, hour) DO UPDATE SET "count" = cards_issued."count" + excluded."count"'

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from cds_service.database import Database
+from cds_service.database import Database, insert_statement
 from cds_service.governance.site_config import SiteConfig
 
 _LOCK_ID = 0x5173C0F  # pg advisory lock: one worker records a new version
@@ -43,11 +43,9 @@ def _who(config: SiteConfig) -> str:
         return "unknown (set changed_by in the file)"
 
 
-_INSERT = (
-    "INSERT INTO site_config_changes (recorded_at, sha256, previous_sha256, changed_by, "
-    "change_note, changes, modes, content) VALUES (:recorded_at, :sha256, :previous_sha256, "
-    ":changed_by, :change_note, :changes, :modes, :content)"
-)
+_INSERT = insert_statement(
+    "site_config_changes",
+    "recorded_at sha256 previous_sha256 changed_by change_note changes modes content")
 
 
 def record_config_version(database: Database, config: SiteConfig) -> bool:

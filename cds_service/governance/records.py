@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cds_service.background import BackgroundWriter
-from cds_service.database import Database
+from cds_service.database import Database, insert_statement
 
 log = logging.getLogger("cds_service.governance")
 PURGE_EVERY_S = 3600.0
@@ -87,16 +87,10 @@ class Evaluation:
         return row, rules
 
 
-def _insert(table: str, columns: str) -> str:
-    names = columns.split()
-    return (f"INSERT INTO {table} ({', '.join(names)}) "
-            f"VALUES ({', '.join(':' + name for name in names)})")
-
-
-_INSERT_EVALUATIONS = _insert(
+_INSERT_EVALUATIONS = insert_statement(
     "evaluations", "id at site hook service_id knowledge_version knowledge_sha256 "
     "config_sha256 patient_hmac patient_ref cards")
-_INSERT_RULES = _insert("evaluation_rules", "evaluation_id at site rule_id mode")
+_INSERT_RULES = insert_statement("evaluation_rules", "evaluation_id at site rule_id mode")
 
 
 def write_evaluations(database: Database, batch: list[Evaluation]) -> None:
