@@ -21,9 +21,8 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import create_engine, make_url
 
-from tests.feedback.conftest import _reachable_pg
+from tests.feedback.conftest import _reachable_pg, scratch_schema
 
 from .support import REPO, free_port, running, tool_missing, venv_executable, wait_for_http
 
@@ -55,17 +54,8 @@ def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     base, why = _reachable_pg()
     if base is None:
         pytest.skip(f"PostgreSQL is unreachable ({why})")
-    schema = f"jti_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield {"CDS_DATABASE_URL": url.render_as_string(hide_password=False)}
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        admin.dispose()
+    with scratch_schema(base, "jti_test") as url:
+        yield {"CDS_DATABASE_URL": url}
 
 
 def test_each_token_is_accepted_once_across_three_workers(

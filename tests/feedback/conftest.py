@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +49,27 @@ def pg_base_url() -> str:
     return url
 
 
-@pytest.fixture
-def pg_schema_url(pg_base_url: str) -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped afterwards."""
-    schema = f"feedback_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_base_url)
+@contextmanager
+def scratch_schema(base_url: str, prefix: str = "feedback_test") -> Iterator[str]:
+    """A URL on ``base_url`` whose search_path is a fresh schema, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
     try:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        url = make_url(pg_base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
         yield url.render_as_string(hide_password=False)
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def pg_schema_url(pg_base_url: str) -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards."""
+    with scratch_schema(pg_base_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

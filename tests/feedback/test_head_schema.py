@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import runpy
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, make_url
+from sqlalchemy import create_engine, inspect
 
 from cds_service.feedback.store import HEAD_REVISION, MIGRATIONS, FeedbackStore
+from tests.feedback.conftest import scratch_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,16 +39,8 @@ def other_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest)
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'other' / 'feedback.sqlite3'}"
         return
-    base = request.getfixturevalue("pg_base_url")
-    schema = f"head_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    yield make_url(base).update_query_dict(
-        {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    with scratch_schema(request.getfixturevalue("pg_base_url"), "head_test") as url:
+        yield url
 
 
 def _schema(url: str) -> dict[str, Any]:
