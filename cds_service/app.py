@@ -17,7 +17,6 @@ from cds_service.api import api, json_response
 from cds_service.cards.issued import IssuedCounter
 from cds_service.cards.profiles import Profiles, check_profile
 from cds_service.config import Settings, load_settings
-from cds_service.database import Database
 from cds_service.errors import CdsError, ConfigurationError, operation_outcome
 from cds_service.feedback import FeedbackStore, default_database_url, feedback_blueprint
 from cds_service.fhir_access import fetcher
@@ -197,9 +196,9 @@ def _init_governance(app: Flask, runtime: Runtime) -> None:
     settings = runtime.settings
     try:
         config = load_site_config(settings.site_config, runtime.knowledge.rules)
-        url = settings.database_url or default_database_url(settings.data_dir)
+        assert runtime.store is not None  # _init_feedback comes first
         runtime.governance = build_governance(
-            config, runtime.knowledge, database=Database(url),
+            config, runtime.knowledge, database=runtime.store.database,
             key=settings.patient_hash_key, site_id=settings.site_id,
         )
     except SiteConfigError as exc:

@@ -75,6 +75,11 @@ class FeedbackStore:
         except ValueError as exc:
             raise ValueError(f"feedback database: {exc}") from None
 
+    @property
+    def database(self) -> Database:
+        """The store's database, which the governance records share (one pool a worker)."""
+        return self._db
+
     def close(self) -> None:
         """Close every pooled connection."""
         self._db.close()
